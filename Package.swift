@@ -1,0 +1,85 @@
+// swift-tools-version: 6.1
+//
+// Driftline: a streaming data-drift and model-monitoring engine.
+// Module boundaries follow DESIGN.md: C system libraries at the bottom, the
+// statistics core with no dependencies, the event/format layer above it, every
+// librdkafka call in DriftKafka, wiring in DriftEngine and the CLI on top.
+
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+]
+
+let package = Package(
+    name: "driftline",
+    products: [
+        .executable(name: "driftline", targets: ["driftline"]),
+        .library(name: "DriftStats", targets: ["DriftStats"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: - System libraries
+
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZstd",
+            pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"])]
+        ),
+
+        // MARK: - Targets
+
+        .target(
+            name: "DriftStats",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "DriftCore",
+            dependencies: ["DriftStats", "CZstd"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "DriftKafka",
+            dependencies: ["CRdKafka"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "DriftEngine",
+            dependencies: ["DriftStats", "DriftCore", "DriftKafka"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "driftline",
+            dependencies: [
+                "DriftEngine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: - Tests
+
+        .testTarget(
+            name: "DriftStatsTests",
+            dependencies: ["DriftStats"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DriftCoreTests",
+            dependencies: ["DriftCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DriftKafkaTests",
+            dependencies: ["DriftKafka"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)
