@@ -25,17 +25,21 @@ public struct NumericDriftMetrics: Sendable, Hashable {
 
     /// Compares a window summary with the reference summary over the same edges.
     public init(reference: NumericSummary, window: NumericSummary) {
-        count = window.count
-        missing = window.missing
-        psi = BinnedDivergence.psi(expected: reference.psi.counts, actual: window.psi.counts)
-        jsDistance = BinnedDivergence.jensenShannonDistance(reference.psi.counts, window.psi.counts)
+        // Settled copies: every moment below is then read without recomputation.
+        var r = reference.moments, w = window.moments
+        r.settle()
+        w.settle()
+        count = w.count
+        missing = w.missing
+        let referencePSI = reference.psiCounts, windowPSI = window.psiCounts
+        psi = BinnedDivergence.psi(expected: referencePSI, actual: windowPSI)
+        jsDistance = BinnedDivergence.jensenShannonDistance(referencePSI, windowPSI)
         if let ks = BinnedKolmogorovSmirnov(reference: reference.fine, window: window.fine) {
             ksStatistic = ks.statistic
             ksErrorBound = ks.errorBound
             ksPValue = KolmogorovSmirnov.twoSamplePValue(
                 statistic: ks.statistic, n: Int(reference.fine.total), m: Int(window.fine.total))
         }
-        let r = reference.moments, w = window.moments
         if r.finiteCount > 0, w.finiteCount > 0,
             let wasserstein = BinnedWasserstein(
                 reference: reference.fine, window: window.fine,

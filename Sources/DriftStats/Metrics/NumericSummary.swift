@@ -13,13 +13,37 @@ public struct NumericSummary: Sendable, Hashable {
     public init(psiEdges: BinEdges, fineEdges: BinEdges) {
         self.psiEdges = psiEdges
         self.fine = FineHistogram(edges: fineEdges)
-        let empty = BinnedCounts(edges: fineEdges)
-        separatePSI = empty.coarsened(to: psiEdges) == nil ? BinnedCounts(edges: psiEdges) : nil
+        separatePSI = NumericSummary.isSubset(psiEdges, of: fineEdges) ? nil : BinnedCounts(edges: psiEdges)
+    }
+
+    static func isSubset(_ coarse: BinEdges, of fine: BinEdges) -> Bool {
+        var j = 0
+        for e in fine.values where j < coarse.values.count && e == coarse.values[j] { j += 1 }
+        return j == coarse.values.count
     }
 
     /// Counts over the PSI bins.
     public var psi: BinnedCounts {
-        separatePSI ?? fine.binnedCounts.coarsened(to: psiEdges)!
+        if let separatePSI { return separatePSI }
+        return BinnedCounts(edges: psiEdges, counts: psiCounts, missing: fine.missing)!
+    }
+
+    /// The counts of ``psi`` alone, summed from the fine bins when the edges allow.
+    public var psiCounts: [UInt64] {
+        if let separatePSI { return separatePSI.counts }
+        var result = [UInt64](repeating: 0, count: psiEdges.binCount)
+        let fineEdges = fine.edges.values, coarse = psiEdges.values
+        var j = 0
+        for (i, c) in fine.counts.enumerated() {
+            result[j] &+= c
+            if i < fineEdges.count, j < coarse.count, fineEdges[i] == coarse[j] { j += 1 }
+        }
+        return result
+    }
+
+    /// Folds pending partial work into the summary (see ``Moments/settle()``).
+    public mutating func settle() {
+        moments.settle()
     }
 
     /// Adds a batch of values (NaN is missing).

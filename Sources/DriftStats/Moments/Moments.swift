@@ -88,6 +88,15 @@ public struct Moments: Sendable, Hashable {
         state.merge(other.settled)
     }
 
+    /// Folds the pending partial chunk into the state, so reading properties costs
+    /// nothing. Adding values afterwards starts a new chunk, so call it only when
+    /// the summary is complete (a closed window, a frozen reference).
+    public mutating func settle() {
+        guard !pending.isEmpty else { return }
+        state = settled
+        pending = []
+    }
+
     /// Values that are not NaN (finite and infinite).
     public var count: Int { settled.count }
     /// NaN values, counted as missing.
@@ -256,9 +265,13 @@ extension MomentsState {
             s0 += a
             s1 += b
             probe += (a - a) + (b - b)
-            // NaN ordering does not matter here: a chunk with NaN takes the careful path.
-            lo = pointwiseMin(lo, pointwiseMin(a, b))
-            hi = pointwiseMax(hi, pointwiseMax(a, b))
+            // Compare-and-blend, not pointwiseMin/Max: those handle NaN lane by lane and
+            // do not vectorize. NaN ordering does not matter here: a chunk with NaN
+            // takes the careful path.
+            lo = lo.replacing(with: a, where: a .< lo)
+            hi = hi.replacing(with: a, where: a .> hi)
+            lo = lo.replacing(with: b, where: b .< lo)
+            hi = hi.replacing(with: b, where: b .> hi)
             i &+= 16
         }
         var sum = (s0 + s1).sum()

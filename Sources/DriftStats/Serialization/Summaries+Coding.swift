@@ -104,7 +104,7 @@ extension NumericSummary {
             }
             separatePSI = p
         }
-        guard (separatePSI == nil) == (fine.binnedCounts.coarsened(to: psiEdges) != nil) else {
+        guard (separatePSI == nil) == NumericSummary.isSubset(psiEdges, of: fine.edges) else {
             throw ByteReaderError("PSI edges are inconsistent with the fine edges")
         }
     }
