@@ -19,6 +19,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
     ],
     targets: [
         // MARK: - System libraries
@@ -52,7 +53,10 @@ let package = Package(
         ),
         .target(
             name: "DriftEngine",
-            dependencies: ["DriftStats", "DriftCore", "DriftKafka"],
+            dependencies: [
+                "DriftStats", "DriftCore", "DriftKafka",
+                .product(name: "Yams", package: "Yams"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -74,6 +78,11 @@ let package = Package(
         .testTarget(
             name: "DriftCoreTests",
             dependencies: ["DriftCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DriftEngineTests",
+            dependencies: ["DriftEngine", "DriftCore", "DriftStats"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

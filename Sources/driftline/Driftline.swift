@@ -13,6 +13,7 @@ struct Driftline: ParsableCommand {
             compares every window with a reference profile, and emits alerts and \
             zstd-compressed snapshots.
             """,
-        version: BuildInfo.versionDescription
+        version: BuildInfo.versionDescription,
+        subcommands: [ProfileCommand.self, ReplayCommand.self]
     )
 }

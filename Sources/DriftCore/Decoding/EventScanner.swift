@@ -1,0 +1,926 @@
+/// What a slot holds after a scan: nothing (absent or null), a value, or why the value
+/// cannot be used. A later occurrence of the same key overwrites it (the last value wins).
+enum SlotState: UInt64 {
+    case absent = 0
+    case present
+    case notANumber
+    case numberOutOfRange
+    case invalidCategory
+    case invalidModel
+    case invalidTimestamp
+
+    var rejectReason: RejectReason? {
+        switch self {
+        case .absent, .present: nil
+        case .notANumber: .notANumber
+        case .numberOutOfRange: .numberOutOfRange
+        case .invalidCategory: .invalidCategory
+        case .invalidModel: .invalidModel
+        case .invalidTimestamp: .invalidTimestamp
+        }
+    }
+}
+
+/// A number as scanned: its text range and its decimal form `mantissa × 10^exponent`.
+struct ScannedNumber {
+    var start = 0
+    var end = 0
+    /// The first (at most 19) significant digits.
+    var mantissa: UInt64 = 0
+    var exponent = 0
+    var negative = false
+    /// Nonzero digits were dropped after the 19th significant one.
+    var truncated = false
+    /// Written without fraction or exponent.
+    var isInteger = true
+}
+
+/// One pass over one event: validates the whole document (RFC 8259) and collects the
+/// values at configured paths into slots.
+///
+/// Every read of the input goes through a bounds check against `end` (``byte(_:)`` reads
+/// past the end as 0, which no grammar rule accepts), and index arithmetic wraps (`&+`), so
+/// no input can trap. Functions return `false` after setting ``error``.
+///
+/// Helpers that only read the scanner are still `mutating`: called on the `inout` scanner, a
+/// non-mutating call made the optimizer copy all 208 bytes of it first (seen in the release
+/// build's disassembly as a `memcpy` per key).
+struct EventScanner {
+    let p: UnsafePointer<UInt8>
+    let end: Int
+    var i = 0
+    let maxDepth: Int
+    var error = RejectReason.malformedJSON
+
+    // The last string scanned: content range (without quotes) and whether it has escapes.
+    var stringStart = 0
+    var stringEnd = 0
+    var stringEscaped = false
+    // The last number scanned.
+    var number = ScannedNumber()
+
+    let nodes: UnsafeMutableBufferPointer<PathNode>
+    let children: UnsafeMutableBufferPointer<PathChild>
+    let keyBytes: UnsafeMutableBufferPointer<UInt8>
+    let targets: UnsafeMutableBufferPointer<PathTarget>
+    let subtreeSlots: UnsafeMutableBufferPointer<Int32>
+    /// Slot values: timestamp µs, packed byte ranges (start << 32 | count), double bits.
+    let values: UnsafeMutablePointer<UInt64>
+    /// Slot states (``SlotState`` raw values).
+    let states: UnsafeMutablePointer<UInt64>
+    /// One bit per nesting level while skipping: 1 = object, 0 = array.
+    let containerBits: UnsafeMutablePointer<UInt64>
+
+    init(
+        event: UnsafeRawBufferPointer, maxDepth: Int, paths: CompiledPaths,
+        values: UnsafeMutablePointer<UInt64>, states: UnsafeMutablePointer<UInt64>,
+        containerBits: UnsafeMutablePointer<UInt64>
+    ) {
+        // The caller checked that the event is not empty.
+        p = event.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: UInt8.self)
+        end = event.count
+        self.maxDepth = maxDepth
+        nodes = paths.nodes
+        children = paths.children
+        keyBytes = paths.keyBytes
+        targets = paths.targets
+        subtreeSlots = paths.subtreeSlots
+        self.values = values
+        self.states = states
+        self.containerBits = containerBits
+    }
+
+    // MARK: - Bytes
+
+    /// The byte at `j`, or 0 past the end.
+    @inline(__always)
+    func byte(_ j: Int) -> UInt8 {
+        j < end ? p[j] : 0
+    }
+
+    @inline(__always)
+    mutating func fail(_ reason: RejectReason) -> Bool {
+        error = reason
+        return false
+    }
+
+    @inline(__always)
+    mutating func skipWhitespace() {
+        // Compact NDJSON has no whitespace between tokens: one compare decides.
+        if i < end && p[i] > 0x20 { return }
+        skipWhitespaceSlow()
+    }
+
+    @inline(never)
+    mutating func skipWhitespaceSlow() {
+        while i < end {
+            let b = p[i]
+            if b > 0x20 || (b != 0x20 && b != 0x0A && b != 0x0D && b != 0x09) { return }
+            i &+= 1
+        }
+    }
+
+    // MARK: - Event
+
+    /// Scans the whole event: one object (the root of the path trie) with optional
+    /// surrounding whitespace.
+    mutating func scanEvent(arena: inout [UInt8]) -> Bool {
+        skipWhitespace()
+        if byte(i) != 0x7B {  // {
+            // Valid JSON that is not an object is `notAnObject`; anything else is malformed.
+            guard i < end else { return fail(.malformedJSON) }
+            guard skipValue(depth: 0) else { return false }
+            skipWhitespace()
+            return fail(i == end ? .notAnObject : .malformedJSON)
+        }
+        guard parseObject(node: 0, depth: 1, arena: &arena) else { return false }
+        skipWhitespace()
+        return i == end ? true : fail(.malformedJSON)
+    }
+
+    /// Parses an object whose key set matters (it lies on a configured path). `p[i]` is `{`.
+    mutating func parseObject(node: Int, depth: Int, arena: inout [UInt8]) -> Bool {
+        if depth > maxDepth { return fail(.nestingTooDeep) }
+        i &+= 1
+        skipWhitespace()
+        if byte(i) == 0x7D {  // }
+            i &+= 1
+            return true
+        }
+        let firstChild = Int(nodes[node].firstChild)
+        let lastChild = firstChild &+ Int(nodes[node].childCount)
+        var hint = firstChild
+        while true {
+            guard byte(i) == 0x22 else { return fail(.malformedJSON) }
+            var found = -1
+            if hint < lastChild && matchesPlainKey(children[hint]) {
+                // The expected key, quote included: no need to scan the string.
+                found = hint
+            } else {
+                guard scanString() else { return false }
+                found = lookup(node: node, hint: hint)
+            }
+            var child = -1
+            if found >= 0 {
+                child = Int(children[found].node)
+                hint = found &+ 1 == lastChild ? firstChild : found &+ 1
+            }
+            skipWhitespace()
+            guard byte(i) == 0x3A else { return fail(.malformedJSON) }  // :
+            i &+= 1
+            skipWhitespace()
+            if child < 0 {
+                guard skipValue(depth: depth) else { return false }
+            } else {
+                guard parseMember(node: child, depth: depth, arena: &arena) else { return false }
+            }
+            skipWhitespace()
+            let c = byte(i)
+            i &+= 1
+            if c == 0x2C {  // ,
+                skipWhitespace()
+                continue
+            }
+            if c == 0x7D { return true }  // }
+            return fail(.malformedJSON)
+        }
+    }
+
+    /// The child of `node` whose key equals the string just scanned, or -1.
+    ///
+    /// The search starts at `hint` and wraps around: keys usually arrive in the order the
+    /// schema lists them, so the first candidate tried is usually the one.
+    @inline(__always)
+    mutating func lookup(node: Int, hint: Int) -> Int {
+        let n = nodes[node]
+        let count = stringEnd &- stringStart
+        let first = Int(n.firstChild)
+        let childCount = Int(n.childCount)
+        if childCount == 0 { return -1 }
+        var c = hint
+        if !stringEscaped {
+            let firstByte = count > 0 ? p[stringStart] : 0
+            if stringStart &+ 16 <= end {
+                let raw = UnsafeRawPointer(p + stringStart)
+                let w0 = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self))
+                let w1 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+                for _ in 0..<childCount {
+                    let child = children[c]
+                    if Int(child.keyCount) == count && w0 & child.mask0 == child.word0 && w1 & child.mask1 == child.word1
+                        && (count <= 16 || restEquals(child, from: 16))
+                    {
+                        return c
+                    }
+                    c &+= 1
+                    if c == first &+ childCount { c = first }
+                }
+            } else {
+                for _ in 0..<childCount {
+                    let child = children[c]
+                    if Int(child.keyCount) == count && child.firstByte == firstByte && restEquals(child, from: 1) {
+                        return c
+                    }
+                    c &+= 1
+                    if c == first &+ childCount { c = first }
+                }
+            }
+        } else {
+            for _ in 0..<childCount {
+                let child = children[c]
+                let key = Int(child.keyStart)
+                if Self.escapedStringEquals(p, stringStart, stringEnd, key: keyBytes[key..<key &+ Int(child.keyCount)]) {
+                    return c
+                }
+                c &+= 1
+                if c == first &+ childCount { c = first }
+            }
+        }
+        return -1
+    }
+
+    /// Whether the key at `i` (`p[i]` is its opening quote) is exactly `child`'s key, closing
+    /// quote included. Only for plain keys (printable ASCII without `"` or `\`): equal bytes
+    /// then also prove the string valid. On a match, records the string and moves past it.
+    @inline(__always)
+    mutating func matchesPlainKey(_ child: PathChild) -> Bool {
+        let count = Int(child.keyCount)
+        let start = i &+ 1
+        guard child.isPlain, count <= 16, start &+ 16 <= end, byte(start &+ count) == 0x22 else { return false }
+        let raw = UnsafeRawPointer(p + start)
+        let w0 = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self))
+        let w1 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        guard w0 & child.mask0 == child.word0 && w1 & child.mask1 == child.word1 else { return false }
+        stringStart = start
+        stringEnd = start &+ count
+        stringEscaped = false
+        i = start &+ count &+ 1
+        return true
+    }
+
+    /// Whether the scanned (unescaped) string equals `child`'s key from byte `from` on; the
+    /// lengths are already known to be equal.
+    @inline(__always)
+    func restEquals(_ child: PathChild, from: Int) -> Bool {
+        let key = Int(child.keyStart)
+        var k = from
+        let count = Int(child.keyCount)
+        while k < count {
+            if keyBytes[key &+ k] != p[stringStart &+ k] { return false }
+            k &+= 1
+        }
+        return true
+    }
+
+    /// Parses the value of a key that is on a configured path. `p[i]` is the value's first byte.
+    @inline(__always)
+    mutating func parseMember(node index: Int, depth: Int, arena: inout [UInt8]) -> Bool {
+        let node = nodes[index]
+        if node.targetCount == 1 && node.childCount == 0 {
+            // The common case, a leaf with one numeric field holding a number: every slot the
+            // general path would reset is overwritten here anyway.
+            let target = targets[Int(node.firstTarget)]
+            let b = byte(i)
+            if target.kind == .numeric && (b == 0x2D || b &- 0x30 <= 9) {
+                guard scanNumber() else { return false }
+                let x = numberValue()
+                let slot = Int(target.slot)
+                values[slot] = x.bitPattern
+                states[slot] = (x.isFinite ? SlotState.present : SlotState.numberOutOfRange).rawValue
+                return true
+            }
+        }
+        // The key may repeat: this value replaces everything an earlier one set.
+        var s = Int(node.firstSubtreeSlot)
+        let lastSlot = s &+ Int(node.subtreeSlotCount)
+        while s < lastSlot {
+            states[Int(subtreeSlots[s])] = SlotState.absent.rawValue
+            s &+= 1
+        }
+        if node.targetCount == 0 {
+            if byte(i) == 0x7B && node.childCount > 0 {
+                return parseObject(node: index, depth: depth &+ 1, arena: &arena)
+            }
+            return skipValue(depth: depth)
+        }
+        let firstTarget = Int(node.firstTarget)
+        let lastTarget = firstTarget &+ Int(node.targetCount)
+        switch byte(i) {
+        case 0x22:  // "
+            guard scanString() else { return false }
+            var range: UInt64? = nil
+            for t in firstTarget..<lastTarget {
+                let target = targets[t]
+                let slot = Int(target.slot)
+                switch target.kind {
+                case .numeric:
+                    states[slot] = SlotState.notANumber.rawValue
+                case .categorical, .model:
+                    if range == nil { range = appendString(to: &arena) }
+                    values[slot] = range.unsafelyUnwrapped
+                    states[slot] = SlotState.present.rawValue
+                case .timestamp:
+                    if let t = stringTimestamp() {
+                        values[slot] = UInt64(bitPattern: t)
+                        states[slot] = SlotState.present.rawValue
+                    } else {
+                        states[slot] = SlotState.invalidTimestamp.rawValue
+                    }
+                }
+            }
+            return true
+        case 0x2D, 0x30...0x39:  // - 0-9
+            guard scanNumber() else { return false }
+            var range: UInt64? = nil
+            for t in firstTarget..<lastTarget {
+                let target = targets[t]
+                let slot = Int(target.slot)
+                switch target.kind {
+                case .numeric:
+                    let x = numberValue()
+                    if x.isFinite {
+                        values[slot] = x.bitPattern
+                        states[slot] = SlotState.present.rawValue
+                    } else {
+                        states[slot] = SlotState.numberOutOfRange.rawValue
+                    }
+                case .categorical, .model:
+                    if target.kind == .model && !number.isInteger {
+                        states[slot] = SlotState.invalidModel.rawValue
+                        continue
+                    }
+                    // The number's text as written.
+                    if range == nil { range = appendRaw(number.start, number.end, to: &arena) }
+                    values[slot] = range.unsafelyUnwrapped
+                    states[slot] = SlotState.present.rawValue
+                case .timestamp:
+                    if let t = numberTimestamp() {
+                        values[slot] = UInt64(bitPattern: t)
+                        states[slot] = SlotState.present.rawValue
+                    } else {
+                        states[slot] = SlotState.invalidTimestamp.rawValue
+                    }
+                }
+            }
+            return true
+        case 0x74, 0x66:  // t f
+            let isTrue = byte(i) == 0x74
+            guard skipLiteral() else { return false }
+            var range: UInt64? = nil
+            for t in firstTarget..<lastTarget {
+                let target = targets[t]
+                let slot = Int(target.slot)
+                switch target.kind {
+                case .numeric: states[slot] = SlotState.notANumber.rawValue
+                case .model: states[slot] = SlotState.invalidModel.rawValue
+                case .timestamp: states[slot] = SlotState.invalidTimestamp.rawValue
+                case .categorical:
+                    if range == nil {
+                        let start = arena.count
+                        arena.append(contentsOf: isTrue ? Self.trueBytes : Self.falseBytes)
+                        range = Self.packRange(start, arena.count &- start)
+                    }
+                    values[slot] = range.unsafelyUnwrapped
+                    states[slot] = SlotState.present.rawValue
+                }
+            }
+            return true
+        case 0x6E:  // n: null is a missing value; the slots were reset above.
+            return skipLiteral()
+        case 0x7B, 0x5B:  // { [
+            for t in firstTarget..<lastTarget {
+                let target = targets[t]
+                let state: SlotState
+                switch target.kind {
+                case .numeric: state = .notANumber
+                case .categorical: state = .invalidCategory
+                case .model: state = .invalidModel
+                case .timestamp: state = .invalidTimestamp
+                }
+                states[Int(target.slot)] = state.rawValue
+            }
+            if byte(i) == 0x7B && node.childCount > 0 {
+                // A path that is both a field and the prefix of other fields.
+                return parseObject(node: index, depth: depth &+ 1, arena: &arena)
+            }
+            return skipValue(depth: depth)
+        default:
+            return fail(.malformedJSON)
+        }
+    }
+
+    static let trueBytes: [UInt8] = Array("true".utf8)
+    static let falseBytes: [UInt8] = Array("false".utf8)
+
+    @inline(__always)
+    static func packRange(_ start: Int, _ count: Int) -> UInt64 {
+        UInt64(UInt32(truncatingIfNeeded: start)) << 32 | UInt64(UInt32(truncatingIfNeeded: count))
+    }
+
+    @inline(__always)
+    static func unpackRange(_ packed: UInt64) -> EventBatch.ByteRange {
+        EventBatch.ByteRange(start: UInt32(truncatingIfNeeded: packed >> 32), count: UInt32(truncatingIfNeeded: packed))
+    }
+
+    // MARK: - Values of configured fields
+
+    @inline(__always)
+    mutating func appendRaw(_ from: Int, _ to: Int, to arena: inout [UInt8]) -> UInt64 {
+        let start = arena.count
+        arena.append(contentsOf: UnsafeBufferPointer(start: p + from, count: to &- from))
+        return Self.packRange(start, to &- from)
+    }
+
+    /// Appends the unescaped content of the last scanned string to the arena.
+    @inline(__always)
+    mutating func appendString(to arena: inout [UInt8]) -> UInt64 {
+        if !stringEscaped { return appendRaw(stringStart, stringEnd, to: &arena) }
+        let start = arena.count
+        Self.unescape(p, stringStart, stringEnd) { arena.append($0) }
+        return Self.packRange(start, arena.count &- start)
+    }
+
+    /// The last scanned number as a double (±infinity when it overflows).
+    @inline(__always)
+    mutating func numberValue() -> Double {
+        DecimalToDouble.convert(
+            mantissa: number.mantissa, exponent: number.exponent, negative: number.negative,
+            truncated: number.truncated,
+            text: UnsafeRawBufferPointer(start: p + number.start, count: number.end &- number.start))
+    }
+
+    mutating func numberTimestamp() -> EpochMicroseconds? {
+        if number.isInteger && number.exponent == 0 && !number.truncated {
+            guard number.mantissa <= UInt64(Int64.max) else { return nil }
+            let v = Int64(number.mantissa)
+            return EventTime.fromEpochInteger(number.negative ? -v : v)
+        }
+        return EventTime.fromEpochNumber(numberValue())
+    }
+
+    mutating func stringTimestamp() -> EpochMicroseconds? {
+        if !stringEscaped {
+            return EventTime.parseRFC3339(UnsafeRawBufferPointer(start: p + stringStart, count: stringEnd &- stringStart))
+        }
+        // Escapes in a timestamp are legal JSON, if odd: unescape into a small stack buffer.
+        let capacity = 64
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
+            var n = 0
+            Self.unescape(p, stringStart, stringEnd) { b in
+                if n < capacity { buffer[n] = b }
+                n &+= 1
+            }
+            guard n <= capacity else { return nil }
+            return EventTime.parseRFC3339(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[0..<n]))
+        }
+    }
+
+    // MARK: - Strings
+
+    /// Bytes that end a run of plain string content: `"`, `\`, controls and non-ASCII.
+    @inline(__always)
+    static func specialBytes(_ v: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let quote = v ^ (ones &* 0x22)
+        let backslash = v ^ (ones &* 0x5C)
+        // Each term flags its lowest matching byte exactly (borrows only flag bytes above a
+        // true match), so the lowest flagged byte overall is the first special byte.
+        let quotes = (quote &- ones) & ~quote
+        let backslashes = (backslash &- ones) & ~backslash
+        let controls = (v &- ones &* 0x20) & ~v
+        return (quotes | backslashes | controls | v) & highs
+    }
+
+    /// Scans and validates a string (escapes, UTF-8); `p[i]` is the opening quote. Sets
+    /// ``stringStart``, ``stringEnd``, ``stringEscaped``; leaves `i` after the closing quote.
+    mutating func scanString() -> Bool {
+        var j = i &+ 1
+        let start = j
+        var escaped = false
+        while true {
+            while j &+ 8 <= end {
+                let v = UInt64(littleEndian: UnsafeRawPointer(p + j).loadUnaligned(as: UInt64.self))
+                let special = Self.specialBytes(v)
+                if special != 0 {
+                    j &+= special.trailingZeroBitCount >> 3
+                    break
+                }
+                j &+= 8
+            }
+            guard j < end else { return fail(.malformedJSON) }
+            let b = p[j]
+            if b == 0x22 {
+                stringStart = start
+                stringEnd = j
+                stringEscaped = escaped
+                i = j &+ 1
+                return true
+            } else if b == 0x5C {
+                escaped = true
+                guard validateEscape(&j) else { return false }
+            } else if b < 0x20 {
+                return fail(.malformedJSON)
+            } else if b >= 0x80 {
+                guard validateUTF8(&j) else { return false }
+            } else {
+                j &+= 1
+            }
+        }
+    }
+
+    /// Validates one multi-byte UTF-8 sequence at `j` (RFC 3629: no overlongs, no
+    /// surrogates, nothing above U+10FFFF) and moves past it.
+    @inline(__always)
+    mutating func validateUTF8(_ j: inout Int) -> Bool {
+        let b0 = p[j]
+        @inline(__always) func continuation(_ k: Int) -> Bool { byte(k) & 0xC0 == 0x80 }
+        if b0 < 0xC2 { return fail(.invalidUTF8) }
+        if b0 < 0xE0 {
+            guard continuation(j &+ 1) else { return fail(.invalidUTF8) }
+            j &+= 2
+            return true
+        }
+        let b1 = byte(j &+ 1)
+        if b0 < 0xF0 {
+            let low: UInt8 = b0 == 0xE0 ? 0xA0 : 0x80
+            let high: UInt8 = b0 == 0xED ? 0x9F : 0xBF
+            guard b1 >= low, b1 <= high, continuation(j &+ 2) else { return fail(.invalidUTF8) }
+            j &+= 3
+            return true
+        }
+        if b0 < 0xF5 {
+            let low: UInt8 = b0 == 0xF0 ? 0x90 : 0x80
+            let high: UInt8 = b0 == 0xF4 ? 0x8F : 0xBF
+            guard b1 >= low, b1 <= high, continuation(j &+ 2), continuation(j &+ 3) else {
+                return fail(.invalidUTF8)
+            }
+            j &+= 4
+            return true
+        }
+        return fail(.invalidUTF8)
+    }
+
+    /// The value of a hex digit, or 0xFF.
+    @inline(__always)
+    static func hexValue(_ b: UInt8) -> UInt32 {
+        switch b {
+        case 0x30...0x39: UInt32(b &- 0x30)
+        case 0x41...0x46: UInt32(b &- 0x41 &+ 10)
+        case 0x61...0x66: UInt32(b &- 0x61 &+ 10)
+        default: 0xFF
+        }
+    }
+
+    /// Four hex digits at `k`, or nil.
+    @inline(__always)
+    func hex4(_ k: Int) -> UInt32? {
+        let a = Self.hexValue(byte(k)), b = Self.hexValue(byte(k &+ 1))
+        let c = Self.hexValue(byte(k &+ 2)), d = Self.hexValue(byte(k &+ 3))
+        if (a | b | c | d) > 0xF { return nil }
+        return a << 12 | b << 8 | c << 4 | d
+    }
+
+    /// Validates the escape at `j` (`p[j]` is `\`) and moves past it. A lone surrogate
+    /// cannot be encoded as UTF-8, so it is `invalidUTF8`.
+    mutating func validateEscape(_ j: inout Int) -> Bool {
+        switch byte(j &+ 1) {
+        case 0x22, 0x5C, 0x2F, 0x62, 0x66, 0x6E, 0x72, 0x74:  // " \ / b f n r t
+            j &+= 2
+            return true
+        case 0x75:  // u
+            guard let unit = hex4(j &+ 2) else { return fail(.malformedJSON) }
+            if unit >= 0xD800 && unit <= 0xDBFF {
+                guard byte(j &+ 6) == 0x5C, byte(j &+ 7) == 0x75 else { return fail(.invalidUTF8) }
+                guard let low = hex4(j &+ 8) else { return fail(.malformedJSON) }
+                guard low >= 0xDC00 && low <= 0xDFFF else { return fail(.invalidUTF8) }
+                j &+= 12
+                return true
+            }
+            if unit >= 0xDC00 && unit <= 0xDFFF { return fail(.invalidUTF8) }
+            j &+= 6
+            return true
+        default:
+            return fail(.malformedJSON)
+        }
+    }
+
+    /// The unescaped bytes of a validated string's content `p[from..<to]`, in order.
+    ///
+    /// Static, so that the closure does not capture (and copy) the scanner.
+    static func unescape(_ p: UnsafePointer<UInt8>, _ from: Int, _ to: Int, _ sink: (UInt8) -> Void) {
+        var j = from
+        while j < to {
+            let b = p[j]
+            if b != 0x5C {
+                sink(b)
+                j &+= 1
+                continue
+            }
+            // The string was validated: every escape is complete and inside `from..<to`.
+            let scalar: UInt32
+            switch p[j &+ 1] {
+            case 0x62: (scalar, j) = (0x08, j &+ 2)
+            case 0x66: (scalar, j) = (0x0C, j &+ 2)
+            case 0x6E: (scalar, j) = (0x0A, j &+ 2)
+            case 0x72: (scalar, j) = (0x0D, j &+ 2)
+            case 0x74: (scalar, j) = (0x09, j &+ 2)
+            case 0x75:
+                let unit = hexUnit(p + (j &+ 2))
+                if unit >= 0xD800 && unit <= 0xDBFF {
+                    let low = hexUnit(p + (j &+ 8))
+                    (scalar, j) = (0x10000 &+ ((unit &- 0xD800) << 10) &+ (low &- 0xDC00), j &+ 12)
+                } else {
+                    (scalar, j) = (unit, j &+ 6)
+                }
+            default:  // " \ /
+                (scalar, j) = (UInt32(p[j &+ 1]), j &+ 2)
+            }
+            encodeUTF8(scalar, sink)
+        }
+    }
+
+    /// Four validated hex digits.
+    @inline(__always)
+    static func hexUnit(_ q: UnsafePointer<UInt8>) -> UInt32 {
+        hexValue(q[0]) << 12 | hexValue(q[1]) << 8 | hexValue(q[2]) << 4 | hexValue(q[3])
+    }
+
+    @inline(__always)
+    static func encodeUTF8(_ scalar: UInt32, _ sink: (UInt8) -> Void) {
+        if scalar < 0x80 {
+            sink(UInt8(truncatingIfNeeded: scalar))
+        } else if scalar < 0x800 {
+            sink(UInt8(truncatingIfNeeded: 0xC0 | scalar >> 6))
+            sink(UInt8(truncatingIfNeeded: 0x80 | scalar & 0x3F))
+        } else if scalar < 0x10000 {
+            sink(UInt8(truncatingIfNeeded: 0xE0 | scalar >> 12))
+            sink(UInt8(truncatingIfNeeded: 0x80 | (scalar >> 6) & 0x3F))
+            sink(UInt8(truncatingIfNeeded: 0x80 | scalar & 0x3F))
+        } else {
+            sink(UInt8(truncatingIfNeeded: 0xF0 | scalar >> 18))
+            sink(UInt8(truncatingIfNeeded: 0x80 | (scalar >> 12) & 0x3F))
+            sink(UInt8(truncatingIfNeeded: 0x80 | (scalar >> 6) & 0x3F))
+            sink(UInt8(truncatingIfNeeded: 0x80 | scalar & 0x3F))
+        }
+    }
+
+    /// Whether the escaped string `p[from..<to]` unescapes to `key`.
+    @inline(never)
+    static func escapedStringEquals(
+        _ p: UnsafePointer<UInt8>, _ from: Int, _ to: Int, key: UnsafeMutableBufferPointer<UInt8>.SubSequence
+    ) -> Bool {
+        var k = key.startIndex
+        var equal = true
+        unescape(p, from, to) { b in
+            if k < key.endIndex && key[k] == b { k &+= 1 } else { equal = false }
+        }
+        return equal && k == key.endIndex
+    }
+
+    // MARK: - Numbers and literals
+
+    /// Scans a number per the JSON grammar into ``number``; `p[i]` is `-` or a digit.
+    mutating func scanNumber() -> Bool {
+        var j = i
+        var result = ScannedNumber()
+        result.start = j
+        if p[j] == 0x2D {
+            result.negative = true
+            j &+= 1
+        }
+        var mantissa: UInt64 = 0
+        var significant = 0
+        var exponent = 0
+        var d = byte(j) &- 0x30
+        if d == 0 {
+            j &+= 1
+        } else if d <= 9 {
+            // The first digit is nonzero, so every digit is significant.
+            _ = digitRun(&j, &mantissa, &significant)
+            d = byte(j) &- 0x30
+            while d <= 9 {
+                if significant < 19 {
+                    mantissa = mantissa &* 10 &+ UInt64(d)
+                    significant &+= 1
+                } else {
+                    exponent &+= 1
+                    if d != 0 { result.truncated = true }
+                }
+                j &+= 1
+                d = byte(j) &- 0x30
+            }
+        } else {
+            return fail(.malformedJSON)
+        }
+        if byte(j) == 0x2E {  // .
+            result.isInteger = false
+            j &+= 1
+            d = byte(j) &- 0x30
+            guard d <= 9 else { return fail(.malformedJSON) }
+            if mantissa == 0 {
+                // Leading zeros of the fraction are not significant.
+                while d == 0 {
+                    exponent &-= 1
+                    j &+= 1
+                    d = byte(j) &- 0x30
+                }
+            }
+            // Now at a nonzero digit (or past the fraction), so every digit is significant.
+            exponent &-= digitRun(&j, &mantissa, &significant)
+            d = byte(j) &- 0x30
+            while d <= 9 {
+                if significant < 19 {
+                    mantissa = mantissa &* 10 &+ UInt64(d)
+                    exponent &-= 1
+                    significant &+= 1
+                } else if d != 0 {
+                    result.truncated = true
+                }
+                j &+= 1
+                d = byte(j) &- 0x30
+            }
+        }
+        let e = byte(j)
+        if e == 0x65 || e == 0x45 {  // e E
+            result.isInteger = false
+            j &+= 1
+            var negativeExponent = false
+            let sign = byte(j)
+            if sign == 0x2D {
+                negativeExponent = true
+                j &+= 1
+            } else if sign == 0x2B {
+                j &+= 1
+            }
+            d = byte(j) &- 0x30
+            guard d <= 9 else { return fail(.malformedJSON) }
+            var written = 0
+            repeat {
+                // Beyond 10^7 the value is 0 or infinite anyway; stop growing.
+                if written < 10_000_000 { written = written &* 10 &+ Int(d) }
+                j &+= 1
+                d = byte(j) &- 0x30
+            } while d <= 9
+            exponent = negativeExponent ? exponent &- written : exponent &+ written
+        }
+        result.mantissa = mantissa
+        result.exponent = exponent
+        result.end = j
+        number = result
+        i = j
+        return true
+    }
+
+    /// Accumulates the run of significant digits at `j` into `mantissa`, up to eight per step
+    /// and without a branch per digit, while the total stays within 19 digits and 8 bytes
+    /// can be read. The caller's byte loop finishes whatever is left.
+    ///
+    /// - Returns: The number of digits taken.
+    @inline(__always)
+    func digitRun(_ j: inout Int, _ mantissa: inout UInt64, _ significant: inout Int) -> Int {
+        var taken = 0
+        while j &+ 8 <= end {
+            let v = UInt64(littleEndian: UnsafeRawPointer(p + j).loadUnaligned(as: UInt64.self))
+            let n = Self.leadingDigitCount(v)
+            if n == 0 || significant &+ n > 19 { break }
+            // Shift the n digits to the top and fill the low bytes with '0' (branch-free: the
+            // shift is 0...56 bits).
+            let shift = UInt64(8 &* (8 &- n))
+            let padded = (v &<< shift) | (0x3030_3030_3030_3030 & ((1 &<< shift) &- 1))
+            mantissa = mantissa &* Self.powersOfTenUpTo8[n] &+ Self.eightDigitsValue(padded)
+            significant &+= n
+            taken &+= n
+            j &+= n
+            if n < 8 { break }
+        }
+        return taken
+    }
+
+    static let powersOfTenUpTo8: [UInt64] = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000]
+
+    /// How many of the eight bytes of `v`, from the lowest, are ASCII digits before the first
+    /// other byte.
+    @inline(__always)
+    static func leadingDigitCount(_ v: UInt64) -> Int {
+        let t = v ^ 0x3030_3030_3030_3030
+        // A byte is a digit iff its high nibble is now 0 and its low nibble is at most 9
+        // (adding 6 to the low nibble carries into bit 4 exactly when it is above 9).
+        let x = (t & 0xF0F0_F0F0_F0F0_F0F0) | (((t & 0x0F0F_0F0F_0F0F_0F0F) &+ 0x0606_0606_0606_0606) & 0x1010_1010_1010_1010)
+        let nonzero = (((x & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7F7F_7F7F_7F7F_7F7F) | x) & 0x8080_8080_8080_8080
+        return nonzero.trailingZeroBitCount >> 3
+    }
+
+    /// The value of eight ASCII digits (first digit in the lowest byte), by three multiplies.
+    @inline(__always)
+    static func eightDigitsValue(_ v0: UInt64) -> UInt64 {
+        let mask: UInt64 = 0x0000_00FF_0000_00FF
+        let mul1: UInt64 = 0x000F_4240_0000_0064  // 100 + (1000000 << 32)
+        let mul2: UInt64 = 0x0000_2710_0000_0001  // 1 + (10000 << 32)
+        var v = v0 &- 0x3030_3030_3030_3030
+        v = (v &* 10) &+ (v >> 8)
+        return (((v & mask) &* mul1) &+ (((v >> 16) & mask) &* mul2)) >> 32
+    }
+
+    /// Skips `true`, `false` or `null`; `p[i]` is its first letter.
+    @inline(__always)
+    mutating func skipLiteral() -> Bool {
+        guard i &+ 4 <= end else { return fail(.malformedJSON) }
+        let word = UInt32(littleEndian: UnsafeRawPointer(p + i).loadUnaligned(as: UInt32.self))
+        switch word {
+        case 0x6575_7274, 0x6C6C_756E:  // "true", "null"
+            i &+= 4
+            return true
+        case 0x736C_6166:  // "fals"
+            guard byte(i &+ 4) == 0x65 else { return fail(.malformedJSON) }
+            i &+= 5
+            return true
+        default:
+            return fail(.malformedJSON)
+        }
+    }
+
+    // MARK: - Skipping
+
+    /// Validates and skips any value; containers open at `depth + 1`.
+    mutating func skipValue(depth: Int) -> Bool {
+        switch byte(i) {
+        case 0x22: return scanString()
+        case 0x7B, 0x5B: return skipContainer(depth: depth &+ 1)
+        case 0x74, 0x66, 0x6E: return skipLiteral()
+        case 0x2D, 0x30...0x39: return scanNumber()
+        default: return fail(.malformedJSON)
+        }
+    }
+
+    /// Skips a scalar (not a container) value.
+    @inline(__always)
+    mutating func skipScalar() -> Bool {
+        switch byte(i) {
+        case 0x22: return scanString()
+        case 0x74, 0x66, 0x6E: return skipLiteral()
+        case 0x2D, 0x30...0x39: return scanNumber()
+        default: return fail(.malformedJSON)
+        }
+    }
+
+    /// Skips `"key"` `:` and the whitespace around it, inside an object being skipped.
+    @inline(__always)
+    mutating func skipKeyAndColon() -> Bool {
+        guard byte(i) == 0x22, scanString() else { return fail(.malformedJSON) }
+        skipWhitespace()
+        guard byte(i) == 0x3A else { return fail(.malformedJSON) }
+        i &+= 1
+        skipWhitespace()
+        return true
+    }
+
+    /// Validates and skips an object or array (`p[i]` is `{` or `[`) that opens at `depth`.
+    ///
+    /// Iterative, with one bit per open level in ``containerBits``, so adversarial nesting
+    /// up to any configured depth uses no stack.
+    mutating func skipContainer(depth outerDepth: Int) -> Bool {
+        var depth = outerDepth
+        var opening = true
+        while true {
+            if opening {
+                if depth > maxDepth { return fail(.nestingTooDeep) }
+                let isObject = p[i] == 0x7B
+                let word = depth >> 6, bit = UInt64(1) << UInt64(depth & 63)
+                if isObject { containerBits[word] |= bit } else { containerBits[word] &= ~bit }
+                i &+= 1
+                skipWhitespace()
+                if byte(i) == (isObject ? 0x7D : 0x5D) {
+                    i &+= 1
+                    depth &-= 1
+                    if depth < outerDepth { return true }
+                    opening = false
+                    continue
+                }
+                if isObject { guard skipKeyAndColon() else { return false } }
+            } else {
+                skipWhitespace()
+                let c = byte(i)
+                let isObject = containerBits[depth >> 6] & (UInt64(1) << UInt64(depth & 63)) != 0
+                if c == (isObject ? 0x7D : 0x5D) {
+                    i &+= 1
+                    depth &-= 1
+                    if depth < outerDepth { return true }
+                    continue
+                }
+                guard c == 0x2C else { return fail(.malformedJSON) }
+                i &+= 1
+                skipWhitespace()
+                if isObject { guard skipKeyAndColon() else { return false } }
+            }
+            // A value inside the container at `depth`.
+            let v = byte(i)
+            if v == 0x7B || v == 0x5B {
+                depth &+= 1
+                opening = true
+            } else {
+                guard skipScalar() else { return false }
+                opening = false
+            }
+        }
+    }
+}

@@ -1,0 +1,159 @@
+/// What a configured path feeds.
+enum PathTargetKind: UInt8 {
+    case timestamp
+    case model
+    case numeric
+    case categorical
+}
+
+/// One node of the path trie: an object key reached from the root by a path prefix.
+struct PathNode {
+    /// Children (the keys one level down) in ``CompiledPaths/children``.
+    var firstChild: Int32
+    var childCount: Int32
+    /// Fields whose path ends here, in ``CompiledPaths/targets``.
+    var firstTarget: Int32
+    var targetCount: Int32
+    /// Slots of every field at or below this node, in ``CompiledPaths/subtreeSlots``: a repeated
+    /// key replaces its whole value, so they all go back to "absent" when it repeats.
+    var firstSubtreeSlot: Int32
+    var subtreeSlotCount: Int32
+}
+
+/// An edge of the path trie: the (unescaped) key bytes and the node it leads to.
+///
+/// The first 16 key bytes are also kept as two little-endian words with masks, so a key is
+/// usually matched with two loads and compares instead of a byte loop.
+struct PathChild {
+    var keyStart: Int32
+    var keyCount: Int32
+    var node: Int32
+    var firstByte: UInt8
+    var word0: UInt64
+    var word1: UInt64
+    var mask0: UInt64
+    var mask1: UInt64
+    /// Printable ASCII without `"` and `\`: equal raw bytes mean an equal, valid key.
+    var isPlain: Bool
+
+    init(keyStart: Int, key: [UInt8], node: Int) {
+        isPlain = key.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }
+        self.keyStart = Int32(keyStart)
+        keyCount = Int32(key.count)
+        self.node = Int32(node)
+        firstByte = key.first ?? 0
+        func word(_ from: Int) -> (UInt64, UInt64) {
+            var w: UInt64 = 0, m: UInt64 = 0
+            for k in 0..<8 where from + k < key.count {
+                w |= UInt64(key[from + k]) << (8 * k)
+                m |= 0xFF << (8 * k)
+            }
+            return (w, m)
+        }
+        (word0, mask0) = word(0)
+        (word1, mask1) = word(8)
+    }
+}
+
+/// A field whose path ends at a node, and the slot that collects its value during a scan.
+struct PathTarget {
+    var kind: PathTargetKind
+    var slot: Int32
+}
+
+/// The schema's dotted paths compiled into a trie, so that one pass over an event finds
+/// every configured field.
+///
+/// Slots: 0 is the timestamp, 1 the model, then one per numeric path, then one per
+/// categorical path, in config order.
+///
+/// `@unchecked Sendable`: the tables are written once in `init` and only read afterwards;
+/// the class owns them and frees them in `deinit`.
+final class CompiledPaths: @unchecked Sendable {
+    let nodes: UnsafeMutableBufferPointer<PathNode>
+    let children: UnsafeMutableBufferPointer<PathChild>
+    let keyBytes: UnsafeMutableBufferPointer<UInt8>
+    let targets: UnsafeMutableBufferPointer<PathTarget>
+    let subtreeSlots: UnsafeMutableBufferPointer<Int32>
+    let numericCount: Int
+    let categoricalCount: Int
+    var slotCount: Int { 2 + numericCount + categoricalCount }
+
+    static let timestampSlot = 0
+    static let modelSlot = 1
+
+    init(schema: EventSchema) {
+        numericCount = schema.numeric.count
+        categoricalCount = schema.categorical.count
+
+        // Build a pointer-free trie first: node 0 is the root.
+        final class Builder {
+            var children: [(key: [UInt8], node: Int)] = []
+            var targets: [PathTarget] = []
+        }
+        var built = [Builder()]
+        func add(_ path: String, _ target: PathTarget) {
+            var node = 0
+            for segment in path.split(separator: ".", omittingEmptySubsequences: false) {
+                let key = Array(segment.utf8)
+                if let next = built[node].children.first(where: { $0.key == key }) {
+                    node = next.node
+                } else {
+                    built.append(Builder())
+                    built[node].children.append((key, built.count - 1))
+                    node = built.count - 1
+                }
+            }
+            built[node].targets.append(target)
+        }
+        add(schema.timestamp, PathTarget(kind: .timestamp, slot: Int32(Self.timestampSlot)))
+        if let model = schema.model { add(model, PathTarget(kind: .model, slot: Int32(Self.modelSlot))) }
+        for (f, path) in schema.numeric.enumerated() {
+            add(path, PathTarget(kind: .numeric, slot: Int32(2 + f)))
+        }
+        for (f, path) in schema.categorical.enumerated() {
+            add(path, PathTarget(kind: .categorical, slot: Int32(2 + schema.numeric.count + f)))
+        }
+
+        // Flatten into contiguous tables.
+        var nodeTable: [PathNode] = []
+        var childTable: [PathChild] = []
+        var keyTable: [UInt8] = []
+        var targetTable: [PathTarget] = []
+        var subtreeTable: [Int32] = []
+        func subtree(_ n: Int) -> [Int32] {
+            built[n].targets.map(\.slot) + built[n].children.flatMap { subtree($0.node) }
+        }
+        for b in built.indices {
+            let slots = subtree(b)
+            nodeTable.append(PathNode(
+                firstChild: Int32(childTable.count), childCount: Int32(built[b].children.count),
+                firstTarget: Int32(targetTable.count), targetCount: Int32(built[b].targets.count),
+                firstSubtreeSlot: Int32(subtreeTable.count), subtreeSlotCount: Int32(slots.count)))
+            subtreeTable += slots
+            targetTable += built[b].targets
+            for child in built[b].children {
+                childTable.append(PathChild(keyStart: keyTable.count, key: child.key, node: child.node))
+                keyTable += child.key
+            }
+        }
+        func copy<T>(_ array: [T]) -> UnsafeMutableBufferPointer<T> {
+            let buffer = UnsafeMutableBufferPointer<T>.allocate(capacity: max(array.count, 1))
+            _ = buffer.initialize(from: array)
+            return buffer
+        }
+        nodes = copy(nodeTable)
+        children = copy(childTable)
+        keyBytes = copy(keyTable)
+        targets = copy(targetTable)
+        subtreeSlots = copy(subtreeTable)
+    }
+
+    deinit {
+        nodes.deallocate()
+        children.deallocate()
+        keyBytes.deallocate()
+        targets.deallocate()
+        subtreeSlots.deallocate()
+    }
+}

@@ -1,0 +1,101 @@
+import DriftCore
+
+/// Driftline's configuration, read from YAML (the keys are a contract: DESIGN.md).
+///
+/// Unknown keys are rejected with their name and line: a typo in a monitor's
+/// config must not silently switch a rule off.
+public struct DriftlineConfig: Sendable {
+    public var input: EventSchema
+    public var reference = ReferenceSettings()
+    public var window = WindowSettings()
+    public var drift = DriftSettings()
+    public var kafka = KafkaSettings()
+    public var checkpoint = CheckpointSettings()
+    public var alerts = AlertSettings()
+    /// Directory of the config file; relative paths in it are resolved from there.
+    public var configDirectory = ""
+
+    public init(input: EventSchema) {
+        self.input = input
+    }
+}
+
+/// `reference:` — where the reference comes from and how it is binned.
+public struct ReferenceSettings: Sendable, Hashable {
+    /// Path of a profile written by `driftline profile` (relative to the config file).
+    public var profile: String?
+    /// Use this much event time at the start of the stream as the reference instead.
+    public var fromStreamMicroseconds: Int64?
+    /// Reference-quantile bins for PSI and JS.
+    public var psiBins = 10
+    /// Fine reference-quantile bins for KS and Wasserstein.
+    public var ksBins = 1000
+    /// Reference categories kept per categorical feature; the rest are `__other__`.
+    public var topK = 1000
+    public init() {}
+}
+
+/// `window:` — event-time windows aligned to the Unix epoch.
+public struct WindowSettings: Sendable, Hashable {
+    public var sizeMicroseconds: Int64 = 300_000_000
+    /// Equal to the size for tumbling windows, smaller for hopping ones.
+    public var slideMicroseconds: Int64 = 300_000_000
+    public var latenessMicroseconds: Int64 = 30_000_000
+    public init() {}
+}
+
+/// `drift:` — when a window counts as drifted.
+public struct DriftSettings: Sendable, Hashable {
+    /// A feature drifts when PSI ≥ this (`nil`: rule off).
+    public var psi: Double? = 0.2
+    /// ... or when the KS (numeric) or chi-square (categorical) p-value < this (`nil`: off).
+    public var ksPValue: Double?
+    /// Windows with fewer values never flag drift.
+    public var minCount = 100
+    public init() {}
+}
+
+/// `kafka:` — the source `driftline run` attaches to.
+public struct KafkaSettings: Sendable, Hashable {
+    public var brokers = "127.0.0.1:9092"
+    public var topics: [String] = []
+    public var group = "driftline"
+    /// Passed verbatim to librdkafka; values are never logged.
+    public var properties: [String: String] = [:]
+    public init() {}
+}
+
+/// `checkpoint:` — where and how often state is made durable.
+public struct CheckpointSettings: Sendable, Hashable {
+    public var directory = "state/"
+    public var intervalMicroseconds: Int64 = 5_000_000
+    public init() {}
+}
+
+/// `alerts:` — rules and sinks.
+public struct AlertSettings: Sendable, Hashable {
+    public struct Rule: Sendable, Hashable {
+        public var name: String
+        public var metric: String
+        public var op: String
+        public var threshold: Double
+        public var features: [String] = ["*"]
+        public var models: [String] = ["*"]
+        public var forWindows = 1
+        public var resolveAfter = 1
+        public var severity = "warning"
+        public var labels: [String: String] = [:]
+        public var summary: String?
+    }
+
+    public enum Sink: Sendable, Hashable {
+        case webhook(String)
+        case file(String)
+        case kafka(String)
+        case stdout
+    }
+
+    public var rules: [Rule] = []
+    public var sinks: [Sink] = []
+    public init() {}
+}

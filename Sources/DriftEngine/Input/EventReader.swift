@@ -1,0 +1,91 @@
+import DriftCore
+
+/// A rejected input line: where, why, and its bytes (valid during the callback).
+public struct Rejection {
+    public var position: Int64
+    public var reason: RejectReason
+    public var raw: UnsafeRawBufferPointer
+}
+
+/// Reads events from an NDJSON or CSV file (zstd or not, told apart by content, not
+/// by name) into columnar ``EventBatch``es, reporting every line it cannot use.
+///
+/// Every line is accounted for: ``accepted`` + ``rejected`` = ``linesRead`` (a CSV
+/// header counts as neither; it is ``headerLines``).
+public final class EventReader {
+    public enum Format: String, Sendable {
+        case ndjson
+        case csv
+    }
+
+    public let lines: LineReader
+    public let schema: EventSchema
+    public private(set) var format: Format?
+    public private(set) var accepted: Int64 = 0
+    public private(set) var rejected: Int64 = 0
+    public private(set) var rejectedByReason: [RejectReason: Int64] = [:]
+    public private(set) var headerLines: Int64 = 0
+    let decoder: JSONEventDecoder
+    var csv: CSVEventDecoder?
+
+    public init(path: String, schema: EventSchema, limits: DecoderLimits = .init()) throws {
+        lines = LineReader(source: try ByteSource(path: path), maxLineBytes: limits.maxEventBytes)
+        self.schema = schema
+        decoder = JSONEventDecoder(schema: schema, limits: limits)
+    }
+
+    public var path: String { lines.source.path }
+    public var linesRead: Int64 { lines.linesRead }
+
+    /// Decodes the next chunk of input, appending events to `batch`.
+    ///
+    /// - Returns: `false` at the end of the input.
+    public func next(into batch: inout EventBatch, reject: (Rejection) throws -> Void) throws -> Bool {
+        try lines.nextLines { line in
+            switch line {
+            case .tooLong(let number, let prefix):
+                try count(Rejection(position: number, reason: .lineTooLong, raw: prefix), reject)
+            case .text(var bytes, let number):
+                if format == nil {
+                    // A UTF-8 byte order mark is not part of the content.
+                    if number == 1 && bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
+                        bytes = UnsafeRawBufferPointer(rebasing: bytes[3...])
+                    }
+                    guard let first = bytes.first(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) else {
+                        try count(Rejection(position: number, reason: .emptyLine, raw: bytes), reject)
+                        return
+                    }
+                    if first == UInt8(ascii: "{") {
+                        format = .ndjson
+                    } else {
+                        format = .csv
+                        csv = try CSVEventDecoder(header: bytes, schema: schema, path: path)
+                        headerLines += 1
+                        return
+                    }
+                }
+                if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) {
+                    try count(Rejection(position: number, reason: .emptyLine, raw: bytes), reject)
+                    return
+                }
+                let reason: RejectReason?
+                if csv != nil {
+                    reason = csv!.decode(bytes, position: number, into: &batch)
+                } else {
+                    reason = decoder.decode(bytes, position: number, into: &batch)
+                }
+                if let reason {
+                    try count(Rejection(position: number, reason: reason, raw: bytes), reject)
+                } else {
+                    accepted += 1
+                }
+            }
+        }
+    }
+
+    func count(_ r: Rejection, _ reject: (Rejection) throws -> Void) throws {
+        rejected += 1
+        rejectedByReason[r.reason, default: 0] += 1
+        try reject(r)
+    }
+}

@@ -1,0 +1,86 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A buffered writer to a file (or standard output for `-`), with an atomic mode
+/// that writes a temporary file, fsyncs it and renames it into place on ``close()``.
+public final class FileWriter {
+    public let path: String
+    let fd: Int32
+    let temporaryPath: String?
+    var buffer: [UInt8] = []
+    var closed = false
+    public private(set) var bytesWritten: Int64 = 0
+
+    /// - Parameters:
+    ///   - atomic: Write `path.tmp-PID` and rename on close, so readers never see a partial file.
+    ///   - mode: Permissions of a created file.
+    public init(path: String, atomic: Bool = false, mode: mode_t = 0o644) throws {
+        self.path = path
+        if path == "-" {
+            fd = 1
+            temporaryPath = nil
+        } else {
+            let target = atomic ? "\(path).tmp-\(getpid())" : path
+            fd = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+            guard fd >= 0 else { throw FileError.errno("cannot create", path) }
+            temporaryPath = atomic ? target : nil
+        }
+        buffer.reserveCapacity(1 << 16)
+    }
+
+    deinit {
+        if !closed {
+            if let temporaryPath { unlink(temporaryPath) }
+            if fd > 2 { Glibc.close(fd) }
+        }
+    }
+
+    public func write(_ bytes: some Collection<UInt8>) throws {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= 1 << 16 { try flush() }
+    }
+
+    public func writeLine(_ s: String) throws {
+        var s = s
+        s.withUTF8 { buffer.append(contentsOf: $0) }
+        buffer.append(0x0A)
+        if buffer.count >= 1 << 16 { try flush() }
+    }
+
+    public func flush() throws {
+        var offset = 0
+        while offset < buffer.count {
+            let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileError.errno("cannot write", path)
+            }
+            offset += n
+        }
+        bytesWritten += Int64(buffer.count)
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Flushes, and for atomic writers fsyncs and renames into place.
+    public func close(sync: Bool = false) throws {
+        guard !closed else { return }
+        try flush()
+        closed = true
+        if sync || temporaryPath != nil {
+            guard fsync(fd) == 0 || fd <= 2 else { throw FileError.errno("cannot sync", path) }
+        }
+        if fd > 2 { Glibc.close(fd) }
+        if let temporaryPath {
+            guard rename(temporaryPath, path) == 0 else {
+                let error = FileError.errno("cannot rename into", path)
+                unlink(temporaryPath)
+                throw error
+            }
+        }
+    }
+}

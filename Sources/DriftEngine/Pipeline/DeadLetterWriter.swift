@@ -1,0 +1,35 @@
+import DriftCore
+
+/// Writes rejected events as NDJSON: where each came from, why, and its bytes.
+///
+/// `raw` holds the line as text (invalid UTF-8 replaced by U+FFFD, cut at 64 KiB,
+/// with `"truncated": true` when cut).
+public final class DeadLetterWriter {
+    let writer: FileWriter?
+    public private(set) var written: Int64 = 0
+    static let rawLimit = 64 << 10
+
+    /// - Parameter path: Where to write, or `nil` to count only.
+    public init(path: String?) throws {
+        writer = try path.map { try FileWriter(path: $0) }
+    }
+
+    public func write(source: String, position: Int64, reason: RejectReason, raw: UnsafeRawBufferPointer, eventTime: EpochMicroseconds? = nil) throws {
+        written += 1
+        guard let writer else { return }
+        var w = JSONObjectWriter()
+        w.string("source", source)
+        w.int("position", Int(position))
+        w.string("reason", reason.rawValue)
+        if let eventTime { w.string("event_time", TimestampFormat.rfc3339Milliseconds(eventTime)) }
+        let cut = raw.count > DeadLetterWriter.rawLimit
+        let text = String(decoding: UnsafeRawBufferPointer(rebasing: raw[0..<Swift.min(raw.count, DeadLetterWriter.rawLimit)]), as: UTF8.self)
+        w.string("raw", text)
+        if cut { w.bool("truncated", true) }
+        try writer.writeLine(w.finish())
+    }
+
+    public func close() throws {
+        try writer?.close()
+    }
+}

@@ -1,0 +1,239 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import DriftCore
+import DriftStats
+
+/// Thrown by `--strict` at the first unusable event.
+public struct StrictModeStop: Error, CustomStringConvertible {
+    public let source: String
+    public let position: Int64
+    public let reason: RejectReason
+    public var description: String { "\(source):\(position): \(reason.rawValue) (--strict stops at the first bad event)" }
+}
+
+/// Counts of a replay, for its closing summary.
+public struct ReplaySummary: Sendable {
+    public var linesRead: Int64 = 0
+    public var headerLines: Int64 = 0
+    public var accepted: Int64 = 0
+    public var rejectedByReason: [RejectReason: Int64] = [:]
+    public var late: Int64 = 0
+    public var referenceEvents: Int64 = 0
+    public var windowsClosed = 0
+    public var driftedWindows = 0
+    public var resultRecords = 0
+    public var inputBytes: Int64 = 0
+    public var seconds: Double = 0
+
+    public var rejected: Int64 { rejectedByReason.values.reduce(0, +) }
+
+    /// The closing lines printed on stderr.
+    public func render() -> String {
+        var s = "lines \(linesRead): accepted \(accepted), rejected \(rejected)"
+        if headerLines > 0 { s += ", csv header \(headerLines)" }
+        if referenceEvents > 0 { s += " (\(referenceEvents) of the accepted went to the stream reference)" }
+        if late > 0 { s += "; \(late) of the accepted arrived late (dead letters)" }
+        for (reason, n) in rejectedByReason.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            s += "\n  rejected \(reason.rawValue): \(n)"
+        }
+        s += "\nwindows closed \(windowsClosed) (\(driftedWindows) with drift), result records \(resultRecords)"
+        if seconds > 0 {
+            let rate = Double(accepted) / seconds
+            s += "\n\(String(format3(seconds))) s, \(Int(rate)) events/s, \(Int(Double(inputBytes) / seconds / 1e6)) MB/s"
+        }
+        return s
+    }
+
+    func format3(_ x: Double) -> String {
+        let scaled = (x * 1000).rounded() / 1000
+        return String(scaled)
+    }
+}
+
+/// Runs the drift pipeline over recorded files: decode, window, compare with the
+/// reference, write results and dead letters.
+public final class Replay {
+    public struct Options {
+        public var resultsPath: String?
+        public var deadLetterPath: String?
+        /// Event-time speed-up over wall-clock time; `nil` is as fast as possible.
+        public var speed: Double?
+        public var strict = false
+        /// Called after every chunk with (bytes read, total bytes, events accepted so far).
+        public var progress: ((Int64, Int64, Int64) -> Void)?
+        /// Called with every closed window (for the terminal table, snapshots, alerts).
+        public var onWindow: ((ClosedWindow) throws -> Void)?
+        public init() {}
+    }
+
+    public let config: DriftlineConfig
+    public let spec: WindowSpec
+    let profile: ReferenceProfile?
+
+    /// - Parameter profile: The reference; `nil` when the config takes it from the stream.
+    public init(config: DriftlineConfig, profile: ReferenceProfile?) throws {
+        self.config = config
+        guard let spec = WindowSpec(
+            size: config.window.sizeMicroseconds, slide: config.window.slideMicroseconds,
+            lateness: config.window.latenessMicroseconds)
+        else { throw ConfigError("config: `window.size` must be a multiple of `window.slide`") }
+        self.spec = spec
+        if profile == nil && config.reference.fromStreamMicroseconds == nil {
+            throw ConfigError("config: `reference` needs `profile` or `from_stream`")
+        }
+        self.profile = profile
+    }
+
+    var decision: DriftDecision {
+        DriftDecision(psi: config.drift.psi, pValue: config.drift.ksPValue, minCount: config.drift.minCount)
+    }
+
+    var binning: BinningSettings {
+        BinningSettings(psiBins: config.reference.psiBins, ksBins: config.reference.ksBins, topK: config.reference.topK)
+    }
+
+    /// Replays the inputs in order as one stream.
+    public func run(inputs: [String], options: Options) throws -> ReplaySummary {
+        let clock = ContinuousClock()
+        let started = clock.now
+        var summary = ReplaySummary()
+        let deadLetters = try DeadLetterWriter(path: options.deadLetterPath)
+        let results = try options.resultsPath.map { try FileWriter(path: $0) }
+        let schema = config.input
+        var aggregator = profile.map { WindowAggregator(spec: spec, schema: schema, profile: $0, decision: decision) }
+        // Stream reference (reference.from_stream): events before referenceEnd build it.
+        var referenceBuilder: ReferenceBuilder? = aggregator == nil ? ReferenceBuilder(schema: schema, binning: binning) : nil
+        var referenceEnd: EpochMicroseconds?
+        var held = EventBatch(numericCount: schema.numeric.count, categoricalCount: schema.categorical.count)
+        var streamMax: EpochMicroseconds = .min
+        var batch = EventBatch(numericCount: schema.numeric.count, categoricalCount: schema.categorical.count)
+        var pacingStart: (wall: ContinuousClock.Instant, event: EpochMicroseconds)?
+        let totalBytes = inputs.reduce(Int64(0)) { total, path in
+            var st = stat()
+            return total + (stat(path, &st) == 0 ? Int64(st.st_size) : 0)
+        }
+        var bytesBefore: Int64 = 0
+
+        func emit(_ windows: [ClosedWindow]) throws {
+            for w in windows {
+                summary.windowsClosed += 1
+                if w.results.contains(where: \.drift) { summary.driftedWindows += 1 }
+                for line in ResultRecord.lines(for: w) {
+                    summary.resultRecords += 1
+                    try results?.writeLine(line)
+                }
+                try options.onWindow?(w)
+            }
+        }
+
+        func feed(_ b: EventBatch, source: String) throws {
+            guard var agg = aggregator else { return }
+            var lateError: Error?
+            agg.add(b) { row in
+                summary.late += 1
+                do {
+                    try deadLetters.write(
+                        source: source, position: b.positions[row], reason: .late, raw: UnsafeRawBufferPointer(start: nil, count: 0),
+                        eventTime: b.timestamps[row])
+                    if options.strict { throw StrictModeStop(source: source, position: b.positions[row], reason: .late) }
+                } catch {
+                    if lateError == nil { lateError = error }
+                }
+            }
+            let ready = agg.closeReady()
+            aggregator = agg
+            if let lateError { throw lateError }
+            try emit(ready)
+        }
+
+        /// Routes a decoded batch to the stream reference, the held-back events, or the windows.
+        func route(_ b: EventBatch, source: String) throws {
+            guard var builder = referenceBuilder else {
+                try feed(b, source: source)
+                return
+            }
+            var forWindows = EventBatch(numericCount: schema.numeric.count, categoricalCount: schema.categorical.count)
+            var referenceRows: [Int] = []
+            for i in 0..<b.count {
+                let t = b.timestamps[i]
+                if referenceEnd == nil { referenceEnd = t &+ config.reference.fromStreamMicroseconds! }
+                streamMax = max(streamMax, t)
+                if t < referenceEnd! { referenceRows.append(i) } else { held.appendRow(i, of: b) }
+            }
+            if referenceRows.count == b.count {
+                builder.add(b)
+            } else if !referenceRows.isEmpty {
+                var part = EventBatch(numericCount: schema.numeric.count, categoricalCount: schema.categorical.count)
+                for i in referenceRows { part.appendRow(i, of: b) }
+                builder.add(part)
+            }
+            summary.referenceEvents += Int64(referenceRows.count)
+            referenceBuilder = builder
+            // The reference is frozen once the watermark passes its end.
+            if streamMax &- spec.lateness >= referenceEnd! {
+                let frozen = builder.build()
+                referenceBuilder = nil
+                aggregator = WindowAggregator(spec: spec, schema: schema, profile: frozen, decision: decision)
+                forWindows = held
+                held.removeAll()
+                try feed(forWindows, source: source)
+            }
+        }
+
+        for path in inputs {
+            let reader = try EventReader(path: path, schema: schema, limits: DecoderLimits())
+            var more = true
+            while more {
+                batch.removeAll()
+                more = try reader.next(into: &batch) { r in
+                    try deadLetters.write(source: path, position: r.position, reason: r.reason, raw: r.raw)
+                    if options.strict { throw StrictModeStop(source: path, position: r.position, reason: r.reason) }
+                }
+                if let speed = options.speed, let last = batch.timestamps.last, let first = batch.timestamps.first {
+                    if pacingStart == nil { pacingStart = (clock.now, first) }
+                    let due = pacingStart!.wall + .microseconds(Double(last - pacingStart!.event) / speed)
+                    if due > clock.now { try? await_sleep(until: due, clock: clock) }
+                }
+                try route(batch, source: path)
+                options.progress?(bytesBefore + reader.lines.source.fileBytesRead, totalBytes, summary.accepted + reader.accepted)
+            }
+            summary.linesRead += reader.linesRead
+            summary.headerLines += reader.headerLines
+            summary.accepted += reader.accepted
+            for (k, v) in reader.rejectedByReason { summary.rejectedByReason[k, default: 0] += v }
+            bytesBefore += reader.lines.source.fileBytesRead
+        }
+        // End of input: a stream reference that never saw its end is frozen as it is.
+        if let builder = referenceBuilder {
+            aggregator = WindowAggregator(spec: spec, schema: schema, profile: builder.build(), decision: decision)
+            referenceBuilder = nil
+            let rest = held
+            try feed(rest, source: inputs.last ?? "-")
+        }
+        if var agg = aggregator {
+            try emit(agg.closeAll())
+            aggregator = agg
+        }
+        try results?.close()
+        try deadLetters.close()
+        summary.inputBytes = bytesBefore
+        let elapsed = clock.now - started
+        summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return summary
+    }
+}
+
+/// Blocks the thread until `deadline` (pacing for `--speed`).
+func await_sleep(until deadline: ContinuousClock.Instant, clock: ContinuousClock) throws {
+    let remaining = clock.now.duration(to: deadline)
+    let (s, atto) = remaining.components
+    guard s > 0 || atto > 0 else { return }
+    var request = timespec(tv_sec: Int(s), tv_nsec: Int(atto / 1_000_000_000))
+    var remainder = timespec()
+    while nanosleep(&request, &remainder) != 0 && errno == EINTR { request = remainder }
+}

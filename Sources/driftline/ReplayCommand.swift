@@ -1,0 +1,110 @@
+import ArgumentParser
+import DriftCore
+import DriftEngine
+
+struct ReplayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Run the drift pipeline over recorded events and write window results.")
+
+    @Option(name: .long, help: "The YAML config.")
+    var config: String
+
+    @Option(name: .long, parsing: .upToNextOption, help: "Input files (NDJSON or CSV, zstd or not), replayed in order as one stream.")
+    var input: [String]
+
+    @Option(name: .long, help: "Write window result records here (JSON lines; - for stdout).")
+    var results: String?
+
+    @Option(name: .customLong("dead-letter"), help: "Write rejected and late events here (NDJSON).")
+    var deadLetter: String?
+
+    @Option(name: .long, help: "Pace by event time: max (default) or a speed-up such as 60x.")
+    var speed: String = "max"
+
+    @Flag(help: "Stop at the first bad event with exit code 2.")
+    var strict = false
+
+    func validate() throws {
+        _ = try parsedSpeed()
+    }
+
+    func parsedSpeed() throws -> Double? {
+        if speed == "max" { return nil }
+        guard speed.hasSuffix("x"), let x = Double(speed.dropLast()), x > 0, x.isFinite else {
+            throw ValidationError("--speed must be max or a positive speed-up such as 10x, not \(speed)")
+        }
+        return x
+    }
+
+    func run() throws {
+        try Terminal.run {
+            let cfg = try DriftlineConfig(contentsOf: config)
+            let replay = try Replay(config: cfg, profile: try cfg.loadProfile())
+            var options = Replay.Options()
+            options.resultsPath = results
+            options.deadLetterPath = deadLetter
+            options.speed = try parsedSpeed()
+            options.strict = strict
+            let interactive = Terminal.stderrIsTerminal
+            let bar = ProgressBar(enabled: interactive)
+            options.progress = bar.update
+            if interactive {
+                options.onWindow = { window in
+                    let drifted = window.results.filter(\.drift)
+                    guard !drifted.isEmpty else { return }
+                    bar.finish()
+                    Terminal.print(WindowTable.render(window, features: drifted))
+                }
+            }
+            let summary = try replay.run(inputs: input, options: options)
+            bar.finish()
+            Terminal.print(summary.render())
+        }
+    }
+}
+
+/// The compact per-window table of drifted features shown on a terminal.
+enum WindowTable {
+    static func render(_ w: ClosedWindow, features: [FeatureResult]) -> String {
+        var s = "\(TimestampFormat.rfc3339Milliseconds(w.start)) .. \(TimestampFormat.rfc3339Milliseconds(w.end))  model \(w.model): \(features.count)/\(w.results.count) features drifted"
+        for f in features {
+            switch f.metrics {
+            case .numeric(let m):
+                s += "\n  \(f.feature.padding(24))  psi \(fmt(m.psi))  ks \(fmt(m.ksStatistic)) p \(fmt(m.ksPValue))  mean \(fmt(m.mean)) (ref \(fmt(m.referenceMean)))"
+            case .categorical(let m):
+                s += "\n  \(f.feature.padding(24))  psi \(fmt(m.psi))  chi2 p \(fmt(m.chi2PValue))  new \(fmt(m.newCategoryRate))"
+            }
+        }
+        return s
+    }
+
+    static func fmt(_ x: Double?) -> String {
+        guard let x else { return "-" }
+        if x != 0 && (abs(x) < 1e-3 || abs(x) >= 1e6) {
+            let e = Int((Double(Int(log10(abs(x)).rounded(.down)))))
+            let m = x / pow10(e)
+            return "\(Double(Int(m * 100)) / 100)e\(e)"
+        }
+        return "\(Double(Int((x * 1000).rounded())) / 1000)"
+    }
+
+    static func pow10(_ e: Int) -> Double {
+        var r = 1.0
+        for _ in 0..<abs(e) { r *= 10 }
+        return e < 0 ? 1 / r : r
+    }
+
+    static func log10(_ x: Double) -> Double {
+        var e = 0.0, v = x
+        while v >= 10 { v /= 10; e += 1 }
+        while v < 1 { v *= 10; e -= 1 }
+        return e
+    }
+}
+
+extension String {
+    func padding(_ width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}
