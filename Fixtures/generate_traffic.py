@@ -77,10 +77,10 @@ def events(rng, n, start_ms, span_ms, drift_at_ms=None, model="fraud-v3"):
     return out
 
 
-def write(path, lines, compress):
+def write(path, lines, compress, level=19):
     text = "".join(l + "\n" for l in lines).encode()
     if compress:
-        subprocess.run(["zstd", "-q", "-f", "-19", "-o", path], input=text, check=True)
+        subprocess.run(["zstd", "-q", "-f", f"-{level}", "-o", path], input=text, check=True)
     else:
         with open(path, "wb") as f:
             f.write(text)
@@ -98,7 +98,7 @@ def main():
         span = 100 * 300_000
         evs = events(rng, args.events, START_MS, span, START_MS + span // 2)
         out = args.out or "stream.ndjson"
-        write(out, (json.dumps(e, separators=(",", ":")) for e in evs), out.endswith(".zst"))
+        write(out, (json.dumps(e, separators=(",", ":")) for e in evs), out.endswith(".zst"), level=3)
         return
     here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "traffic")
     os.makedirs(here, exist_ok=True)
