@@ -175,7 +175,7 @@ public final class Replay {
             summary.referenceEvents += Int64(referenceRows.count)
             referenceBuilder = builder
             // The reference is frozen once the watermark passes its end.
-            if streamMax &- spec.lateness >= referenceEnd! {
+            if let end = referenceEnd, streamMax &- spec.lateness >= end {
                 let frozen = builder.build()
                 referenceBuilder = nil
                 aggregator = WindowAggregator(spec: spec, schema: schema, profile: frozen, decision: decision)

@@ -1,0 +1,135 @@
+import DriftCore
+import DriftEngine
+import Foundation
+import Testing
+
+@Suite struct ReplayInputTests {
+    static let yaml = """
+        input:
+          timestamp: ts
+          numeric: [x]
+          categorical: [c]
+        reference:
+          from_stream: 10m
+        window:
+          size: 1m
+          slide: 1m
+          lateness: 0s
+        drift:
+          psi: 0.2
+          min_count: 50
+        """
+
+    /// Ten events per second for `minutes` from a minute boundary, x uniform in
+    /// [shift, shift+1) (shifted from minute `shiftAfter`), c cycling. Seeded.
+    func ndjson(minutes: Int, shiftAfter: Int, shift: Double) -> String {
+        var lines: [String] = []
+        var state: UInt64 = 42
+        for i in 0..<(minutes * 600) {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let u = Double(state >> 11) * 0x1p-53
+            let x = u + (i >= shiftAfter * 600 ? shift : 0)
+            let ms = 1_699_999_980_000 + Int64(i) * 100
+            lines.append(#"{"ts": \#(ms), "x": \#(x), "c": "\#(["a", "b", "c"][i % 3])"}"#)
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    @Test func streamReferenceUsesTheFirstStretchOfEventTime() throws {
+        let scratch = try ScratchDirectory()
+        let input = scratch.file("in.ndjson")
+        try ndjson(minutes: 30, shiftAfter: 20, shift: 3).write(toFile: input, atomically: true, encoding: .utf8)
+        let config = try DriftlineConfig(yaml: ReplayInputTests.yaml)
+        let replay = try Replay(config: config, profile: nil)
+        var options = Replay.Options()
+        options.resultsPath = scratch.file("results.jsonl")
+        let summary = try replay.run(inputs: [input], options: options)
+        #expect(summary.accepted == 18_000)
+        #expect(summary.referenceEvents == 6_000)
+        let records = try String(contentsOfFile: options.resultsPath!, encoding: .utf8).split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
+        let datasets = records.filter { $0["kind"] as? String == "dataset" }
+        // 20 one-minute windows after the 10-minute reference; drift from minute 20 on.
+        #expect(datasets.count == 20)
+        let drifted = datasets.map { $0["drift"] as! Bool }
+        #expect(drifted == Array(repeating: false, count: 10) + Array(repeating: true, count: 10))
+    }
+
+    @Test func csvInputWithQuotedFieldsAndMissingValues() throws {
+        let scratch = try ScratchDirectory()
+        var csv = "c,ts,x,unused\n"
+        for s in 0..<600 {
+            let c = s % 7 == 0 ? "" : "\"v,\(s % 3)\""
+            let x = s % 11 == 0 ? "" : String(Double(s % 100) / 10)
+            csv += "\(c),\(1_700_000_000_000 + Int64(s) * 1000),\(x),zzz\n"
+        }
+        csv += "a,1700000600000,not-a-number,z\n"
+        csv += "a,1700000600000,1\n"
+        let path = scratch.file("ref.csv")
+        try csv.write(toFile: path, atomically: true, encoding: .utf8)
+        var config = try DriftlineConfig(yaml: ReplayInputTests.yaml.replacingOccurrences(of: "from_stream: 10m", with: "profile: p.drp"))
+        config.configDirectory = scratch.path
+        let dead = scratch.file("dead.ndjson")
+        let summary = try ProfileBuild.run(config: config, inputs: [path], output: scratch.file("p.drp"), deadLetterPath: dead)
+        #expect(summary.accepted == 600)
+        #expect(summary.rejectedByReason == [.notANumber: 1, .wrongFieldCount: 1])
+        #expect(summary.linesRead == 603)  // header + 600 rows + 2 bad rows
+        let profile = try #require(try config.loadProfile())
+        let reference = profile.reference(forModel: "default")
+        #expect(reference.numeric[0].missing == 55)  // every 11th of 600 rows
+        #expect(reference.categorical[0].dictionary.categories.sorted() == ["v,0", "v,1", "v,2"])
+        #expect(reference.categorical[0].counts.missing == 86)  // every 7th
+    }
+
+    @Test func strictModeStopsAtTheFirstBadEvent() throws {
+        let scratch = try ScratchDirectory()
+        let input = scratch.file("in.ndjson")
+        try (ndjson(minutes: 2, shiftAfter: 99, shift: 0) + "{\"ts\": 1700000200000, \"x\": \"oops\"}\n").write(toFile: input, atomically: true, encoding: .utf8)
+        let replay = try Replay(config: try DriftlineConfig(yaml: ReplayInputTests.yaml), profile: nil)
+        var options = Replay.Options()
+        options.strict = true
+        #expect(throws: StrictModeStop.self) {
+            _ = try replay.run(inputs: [input], options: options)
+        }
+        options.strict = false
+        let summary = try replay.run(inputs: [input], options: options)
+        #expect(summary.rejectedByReason == [.notANumber: 1])
+    }
+
+    @Test func overlongLinesAreRejectedWithoutBufferingThem() throws {
+        let scratch = try ScratchDirectory()
+        let input = scratch.file("long.ndjson")
+        let long = #"{"ts": 1700000000, "x": 1, "pad": ""# + String(repeating: "y", count: 3 << 20) + "\"}"
+        try ([long] + (0..<5).map { #"{"ts": \#(1_700_000_000 + $0), "x": 1, "c": "a"}"# }).joined(separator: "\n")
+            .write(toFile: input, atomically: true, encoding: .utf8)
+        let reader = try EventReader(path: input, schema: EventSchema(timestamp: "ts", numeric: ["x"], categorical: ["c"]))
+        var batch = EventBatch(numericCount: 1, categoricalCount: 1)
+        var rejections: [(Int64, RejectReason, Int)] = []
+        while try reader.next(into: &batch, reject: { rejections.append(($0.position, $0.reason, $0.raw.count)) }) {}
+        #expect(rejections.count == 1)
+        #expect(rejections.first?.0 == 1 && rejections.first?.1 == .lineTooLong)
+        #expect((rejections.first?.2 ?? .max) <= 1024)
+        #expect(batch.count == 5)
+        #expect(batch.positions == [2, 3, 4, 5, 6])
+        #expect(reader.accepted + reader.rejected == reader.linesRead)
+    }
+
+    @Test func emptyAndForeignFilesAreAccountedFor() throws {
+        let scratch = try ScratchDirectory()
+        let empty = scratch.file("empty.ndjson")
+        try "".write(toFile: empty, atomically: true, encoding: .utf8)
+        let binary = scratch.file("data.ndjson")
+        try Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 37) }).write(to: URL(fileURLWithPath: binary))
+        let config = try DriftlineConfig(yaml: ReplayInputTests.yaml)
+        let replay = try Replay(config: config, profile: nil)
+        let s = try replay.run(inputs: [empty], options: Replay.Options())
+        #expect(s.linesRead == 0 && s.accepted == 0)
+        // Binary garbage is not a CSV with the configured columns: a one-line error.
+        #expect {
+            _ = try replay.run(inputs: [binary], options: Replay.Options())
+        } throws: { error in
+            String(describing: error).contains(binary)
+        }
+    }
+}
