@@ -265,3 +265,92 @@ enum Datasets {
         #expect(sub.standardDeviation == 2 * Double.leastNonzeroMagnitude)
     }
 }
+
+/// The kernel paths added for speed: every edge count of the comparison kernel,
+/// chunk and block boundaries, heavy tails that leave the lookup grid, and the
+/// arrival-order offset sums of ``FineHistogram``.
+@Suite struct HistogramKernelPathTests {
+    /// Bins and offset sums by the scalar binary search, values in arrival order.
+    func scalarFine(_ values: [Double], _ edges: BinEdges) -> (counts: [UInt64], onEdge: [UInt64], sums: [Double]) {
+        var counts = [UInt64](repeating: 0, count: edges.binCount)
+        var onEdge = counts
+        var sums = [Double](repeating: 0, count: edges.binCount)
+        let e = edges.values
+        for x in values {
+            guard let b = edges.bin(of: x) else { continue }
+            counts[b] += 1
+            if b < e.count, x == e[b] { onEdge[b] += 1 }
+            if x.isFinite { sums[b] += x - (b == 0 ? (e.first ?? 0) : e[b - 1]) }
+        }
+        return (counts, onEdge, sums)
+    }
+
+    /// Standard Cauchy values: most near 0, a few far beyond the grid of the edges.
+    func cauchy(count: Int, seed: UInt64) -> [Double] {
+        var g = TestRandom(seed: seed)
+        return (0..<count).map { _ in
+            let a = g.normal(), b = g.normal()
+            return a / b
+        }
+    }
+
+    @Test(arguments: Array(0...16))
+    func comparisonKernelMatchesScalarForEveryEdgeCount(edgeCount: Int) {
+        let values = Datasets.make("specials", count: 4099, seed: 8)  // two chunks and a tail
+        let edges = BinEdges((0..<edgeCount).map { Double($0) * 0.3 - 2 })
+        var counts = BinnedCounts(edges: edges)
+        counts.add(values)
+        var expected = [UInt64](repeating: 0, count: edges.binCount)
+        var missing: UInt64 = 0
+        for x in values {
+            if let b = edges.bin(of: x) { expected[b] += 1 } else { missing += 1 }
+        }
+        #expect(counts.counts == expected)
+        #expect(counts.missing == missing)
+    }
+
+    @Test(arguments: ["normal", "skewed", "ties", "specials", "huge", "tiny", "cauchy"], [17, 999, 4999])
+    func lookupKernelsMatchScalarIncludingOffsetSums(dataset: String, bins: Int) {
+        let reference = dataset == "cauchy" ? cauchy(count: 20_000, seed: 9) : Datasets.make(dataset, count: 20_000, seed: 9)
+        let values = dataset == "cauchy" ? cauchy(count: 3001, seed: 10) : Datasets.make(dataset, count: 3001, seed: 10)
+        let edges = BinEdges(referenceQuantilesOf: reference, bins: bins)
+        let (counts, onEdge, sums) = scalarFine(values, edges)
+        var binned = BinnedCounts(edges: edges)
+        binned.add(values)
+        #expect(binned.counts == counts)
+        var fine = FineHistogram(edges: edges)
+        fine.add(values)
+        #expect(fine.counts == counts)
+        #expect(fine.rightEdgeCounts == onEdge)
+        // Bit for bit: one accumulator per bin, values in arrival order.
+        #expect(fine.offsetSums.map(\.bitPattern) == sums.map(\.bitPattern))
+        // Any batch sizes give the same bits.
+        var batched = FineHistogram(edges: edges)
+        var start = 0, size = 1
+        while start < values.count {
+            let end = min(values.count, start + size)
+            batched.add(Array(values[start..<end]))
+            start = end
+            size = size * 3 + 1
+        }
+        #expect(batched == fine)
+        #expect(batched.offsetSums.map(\.bitPattern) == fine.offsetSums.map(\.bitPattern))
+    }
+
+    @Test func degenerateGridsStayExact() {
+        // Edges whose span overflows (scale 0) or is subnormal, and one edge.
+        for raw in [[-1e308, -1e300, 0, 1e300, 1e308], [0x1p-1074, 0x1p-1073, 0x1p-1072], [5.0]] {
+            let edges = BinEdges(raw + (0..<20).map { raw[0] + Double($0) })
+            let values: [Double] = raw + [-.infinity, .infinity, .nan, -1e308, 1e308, 0, -0.0, 3, 0x1p-1074]
+            let (counts, onEdge, _) = scalarFine(values, edges)
+            var binned = BinnedCounts(edges: edges)
+            binned.add(values)
+            #expect(binned.counts == counts)
+            var fine = FineHistogram(edges: edges)
+            fine.add(values)
+            #expect(fine.counts == counts)
+            #expect(fine.rightEdgeCounts == onEdge)
+            #expect(fine.missing == 1 && fine.positiveInfinities == 1 && fine.negativeInfinities == 1)
+        }
+    }
+}

@@ -111,10 +111,20 @@ extension BinnedCounts: Hashable {
 // MARK: - Comparison kernel
 
 extension BinnedCounts {
-    /// Counts values with SIMD comparisons: the bin of each lane is the number of
-    /// edges it exceeds, summed from the comparison masks (a true lane is -1), and
-    /// bins are then tallied into four interleaved sub-histograms so a run of equal
-    /// bins (skewed data) does not serialize on one counter.
+    /// Values per pass of the comparison kernel: 2048 doubles (16 KiB) stay in L1
+    /// while each group of edges scans them.
+    static let comparisonChunk = 2048
+
+    /// Counts values with SIMD comparisons, without scattering into bins.
+    ///
+    /// For every threshold `t` of the list `edges + [+∞]` it counts the values
+    /// `x <= t` by adding comparison masks (a true lane is -1) into SIMD
+    /// accumulators. NaN compares false with everything, so the last threshold
+    /// counts exactly the non-NaN values, and the count of bin `b` is
+    /// `atOrBelow[b] - atOrBelow[b - 1]`: right-closed bins, NaN in none, ±∞ in
+    /// the outer bins. Thresholds are taken four at a time, held in registers,
+    /// over chunks of ``comparisonChunk`` values that stay in L1, so nothing is
+    /// stored per value and skewed data costs the same as any other.
     ///
     /// - Returns: The number of NaN values, which were not counted in any bin.
     static func comparisonKernel(
@@ -124,42 +134,83 @@ extension BinnedCounts {
     ) -> Int {
         let n = values.count
         let k = edges.count
-        let bins = k + 1
-        // Four sub-histograms on the stack-sized scratch; 17 bins × 4 at most.
-        return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 4 * bins) { sub in
-            sub.initialize(repeating: 0)
-            var nan = SIMD8<Int64>()
-            let raw = UnsafeRawPointer(values.baseAddress!)
-            var i = 0
-            while i + 8 <= n {
-                let x = raw.loadUnaligned(fromByteOffset: i &* 8, as: SIMD8<Double>.self)
-                var index = SIMD8<Int64>()
-                for j in 0..<k {
-                    let above = x .> SIMD8<Double>(repeating: edges[j])
-                    index &-= unsafeBitCast(above, to: SIMD8<Int64>.self)
+        precondition(k <= maximumEdgesForComparisonKernel && counts.count == k + 1)
+        guard n > 0 else { return 0 }
+        let slots = k + 1
+        // 17 thresholds and 17 counts at most: 272 bytes, always on the stack.
+        return withUnsafeTemporaryAllocation(of: Double.self, capacity: 2 * (maximumEdgesForComparisonKernel + 1)) { scratch in
+            let base = scratch.baseAddress!
+            let thresholds = base
+            for j in 0..<k { thresholds[j] = edges[j] }
+            thresholds[k] = .infinity
+            // Counts share the scratch: the bit patterns of Int, never read as Double.
+            let atOrBelow = UnsafeMutableRawPointer(base + slots).bindMemory(to: Int.self, capacity: slots)
+            atOrBelow.initialize(repeating: 0, count: slots)
+            let data = UnsafeRawPointer(values.baseAddress!)
+            var start = 0
+            while start < n {
+                let m = Swift.min(comparisonChunk, n &- start)
+                let chunk = data + start &* 8
+                var j = 0
+                while j < slots {
+                    let t = thresholds + j, c = atOrBelow + j
+                    // Each arm is the same code with a constant group size.
+                    switch slots &- j {
+                    case 1: countAtOrBelow(chunk, count: m, thresholds: t, group: 1, into: c)
+                    default: countAtOrBelow(chunk, count: m, thresholds: t, group: 2, into: c)
+                    }
+                    j &+= 2
                 }
-                // NaN compares false with every edge, so it lands in bin 0: count it
-                // to take it back out.
-                nan &-= unsafeBitCast(x .!= x, to: SIMD8<Int64>.self)
-                for lane in 0..<8 {
-                    sub[(lane & 3) &* bins &+ Int(truncatingIfNeeded: index[lane])] &+= 1
-                }
-                i &+= 8
+                start &+= m
             }
-            while i < n {
-                let x = values[i]
-                var index = 0
-                for j in 0..<k where x > edges[j] { index &+= 1 }
-                if x.isNaN { nan[0] &+= 1 }
-                sub[index] &+= 1
-                i &+= 1
+            var below = 0
+            for b in 0..<slots {
+                counts[b] &+= UInt64(atOrBelow[b] &- below)
+                below = atOrBelow[b]
             }
-            let nanCount = Int(nan.wrappedSum())
-            for b in 0..<bins {
-                counts[b] &+= sub[b] &+ sub[bins &+ b] &+ sub[2 &* bins &+ b] &+ sub[3 &* bins &+ b]
-            }
-            counts[0] &-= UInt64(nanCount)
-            return nanCount
+            return n &- below
         }
+    }
+
+    /// Adds to `atOrBelow[j]` the number of values `x <= thresholds[j]`, for the
+    /// first `group` (1...4) thresholds, over `count` values at `values`.
+    @inline(__always)
+    static func countAtOrBelow(
+        _ values: UnsafeRawPointer,
+        count m: Int,
+        thresholds t: UnsafePointer<Double>,
+        group g: Int,
+        into atOrBelow: UnsafeMutablePointer<Int>
+    ) {
+        typealias Lanes = SIMD8<Double>
+        typealias Counts = SIMD8<Int64>
+        let lanes = Lanes.scalarCount
+        let t0 = t[0], t1 = g > 1 ? t[1] : 0, t2 = g > 2 ? t[2] : 0, t3 = g > 3 ? t[3] : 0
+        let v0 = Lanes(repeating: t0), v1 = Lanes(repeating: t1)
+        let v2 = Lanes(repeating: t2), v3 = Lanes(repeating: t3)
+        var a0 = Counts(), a1 = Counts(), a2 = Counts(), a3 = Counts()
+        var i = 0
+        while i &+ lanes <= m {
+            let x = values.loadUnaligned(fromByteOffset: i &* 8, as: Lanes.self)
+            a0 &-= unsafeBitCast(x .<= v0, to: Counts.self)
+            if g > 1 { a1 &-= unsafeBitCast(x .<= v1, to: Counts.self) }
+            if g > 2 { a2 &-= unsafeBitCast(x .<= v2, to: Counts.self) }
+            if g > 3 { a3 &-= unsafeBitCast(x .<= v3, to: Counts.self) }
+            i &+= lanes
+        }
+        var c0 = Int(a0.wrappedSum()), c1 = Int(a1.wrappedSum())
+        var c2 = Int(a2.wrappedSum()), c3 = Int(a3.wrappedSum())
+        while i < m {
+            let x = values.loadUnaligned(fromByteOffset: i &* 8, as: Double.self)
+            c0 &+= x <= t0 ? 1 : 0
+            c1 &+= x <= t1 ? 1 : 0
+            c2 &+= x <= t2 ? 1 : 0
+            c3 &+= x <= t3 ? 1 : 0
+            i &+= 1
+        }
+        atOrBelow[0] &+= c0
+        if g > 1 { atOrBelow[1] &+= c1 }
+        if g > 2 { atOrBelow[2] &+= c2 }
+        if g > 3 { atOrBelow[3] &+= c3 }
     }
 }

@@ -53,55 +53,43 @@ public struct FineHistogram: Sendable {
         missing &+= UInt64(n)
     }
 
-    /// Adds a batch of values. Allocates only per-batch scratch, nothing per value.
+    /// Adds a batch of values. Allocates nothing.
+    ///
+    /// Bins are found a block at a time (see ``BinLocator``), then a second pass over
+    /// the block adds counts, on-edge counts and offsets, each bin's sum in arrival
+    /// order with one accumulator, so results do not depend on batch sizes.
     public mutating func add(_ values: UnsafeBufferPointer<Double>) {
         guard values.count > 0 else { return }
-        let bins = edges.binCount
-        var nan: UInt64 = 0, posInf: UInt64 = 0, negInf: UInt64 = 0
-        let sub = UnsafeMutablePointer<UInt64>.allocate(capacity: 8 * bins)
-        defer { sub.deallocate() }
-        sub.initialize(repeating: 0, count: 8 * bins)
+        var posInf: UInt64 = 0, negInf: UInt64 = 0
         let locator = self.locator
-        locator.paddedEdges.withUnsafeBufferPointer { e in
-            locator.table.withUnsafeBufferPointer { t in
-                anchors.withUnsafeBufferPointer { a in
-                    offsetSums.withUnsafeMutableBufferPointer { sums in
-                        let edgePointer = e.baseAddress!, tablePointer = t.baseAddress!
-                        for i in 0..<values.count {
-                            let x = values[i]
-                            guard x.isFinite else {
-                                if x.isNaN {
-                                    nan &+= 1
-                                } else if x > 0 {
-                                    posInf &+= 1
-                                    sub[(i & 3) &* 2 &* bins &+ 2 &* (bins &- 1)] &+= 1
-                                } else {
-                                    negInf &+= 1
-                                    sub[(i & 3) &* 2 &* bins] &+= 1
+        let nan = counts.withUnsafeMutableBufferPointer { countBuffer in
+            rightEdgeCounts.withUnsafeMutableBufferPointer { onEdgeBuffer in
+                offsetSums.withUnsafeMutableBufferPointer { sumBuffer in
+                    anchors.withUnsafeBufferPointer { anchorBuffer in
+                        locator.paddedEdges.withUnsafeBufferPointer { edgeBuffer in
+                            let counts = countBuffer.baseAddress!, onEdge = onEdgeBuffer.baseAddress!
+                            let sums = sumBuffer.baseAddress!, anchors = anchorBuffer.baseAddress!
+                            let edges = edgeBuffer.baseAddress!
+                            return locator.forEachBlock(values, infinity: { b, isPositive in
+                                // Counted in the outer bin, never in the sums.
+                                counts[b] &+= 1
+                                if isPositive { posInf &+= 1 } else { negInf &+= 1 }
+                            }) { x, bins, m in
+                                for i in 0..<m {
+                                    let b = Int(bins[i])
+                                    if _slowPath(b < 0) { continue }
+                                    let v = x[i]
+                                    counts[b] &+= 1
+                                    onEdge[b] &+= v == edges[b] ? 1 : 0
+                                    sums[b] += v - anchors[b]
                                 }
-                                continue
                             }
-                            let b = locator.bin(of: x, edges: edgePointer, table: tablePointer)
-                            // Count and on-edge count side by side: one cache line.
-                            let slot = (i & 3) &* 2 &* bins &+ 2 &* b
-                            sub[slot] &+= 1
-                            sub[slot &+ 1] &+= x == edgePointer[b] ? 1 : 0
-                            sums[b] += x - a[b]
                         }
                     }
                 }
             }
         }
-        for b in 0..<bins {
-            var c: UInt64 = 0, r: UInt64 = 0
-            for s in 0..<4 {
-                c &+= sub[s &* 2 &* bins &+ 2 &* b]
-                r &+= sub[s &* 2 &* bins &+ 2 &* b &+ 1]
-            }
-            counts[b] &+= c
-            rightEdgeCounts[b] &+= r
-        }
-        missing &+= nan
+        missing &+= UInt64(nan)
         positiveInfinities &+= posInf
         negativeInfinities &+= negInf
     }
