@@ -644,6 +644,44 @@ import Testing
         #expect(mismatches.isEmpty, "\(mismatches.prefix(10))")
     }
 
+    /// Numbers followed by more bytes, so that the 8-byte digit loads (and the unchecked
+    /// tail after them) run instead of the checked byte loop near the end of the event.
+    @Test(arguments: [#","pad":"abcdefghijklmnop"}"#, #","y":12345678901234567890}"#, "  }"])
+    func numbersMatchStrtodBeforeMoreBytes(suffix: String) {
+        var rng = RNG(seed: 4242)
+        let d = JSONEventDecoder(schema: EventSchema(timestamp: "t", numeric: ["x"], categorical: []))
+        var batch = EventBatch(numericCount: 1, categoricalCount: 0)
+        var mismatches: [String] = []
+        for k in 0..<60_000 {
+            var text: String
+            if k < Self.trickyNumbers.count {
+                text = Self.trickyNumbers[k]
+            } else if k % 2 == 0 {
+                text = Self.randomNumberText(&rng)
+            } else {
+                // Every length 1...40 with the point anywhere: every split between 8-digit runs,
+                // the short tail after them and the 19-digit limit.
+                let n = 1 + Int(rng.next() % 40)
+                text = String(1 + rng.next() % 9)
+                for _ in 1..<n { text += String(rng.next() % 10) }
+                let at = 1 + Int(rng.next() % UInt64(n))
+                if at < n { text.insert(".", at: text.index(text.startIndex, offsetBy: at)) }
+                if rng.next() % 3 == 0 { text = "0.000" + text.filter { $0 != "." } }
+                if rng.next() % 3 == 0 { text += "e" + String(Int(rng.next() % 80) - 40) }
+            }
+            let expected = strtod(text, nil)
+            let event = Array((#"{"t":1,"x":"# + text + suffix).utf8)
+            batch.removeAll()
+            let reason = event.withUnsafeBytes { d.decode($0, position: 0, into: &batch) }
+            if expected.isInfinite {
+                if reason != .numberOutOfRange { mismatches.append(text) }
+            } else if reason != nil || batch.numeric[0][0].bitPattern != expected.bitPattern {
+                mismatches.append(text)
+            }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.prefix(10))")
+    }
+
     @Test func eiselLemireAgreesWithStrtodOnDirectMantissas() {
         // The conversion core without the scanner: w × 10^q for random 64-bit w.
         var rng = RNG(seed: 99)

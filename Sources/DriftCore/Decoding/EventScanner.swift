@@ -161,15 +161,26 @@ struct EventScanner {
                 found = lookup(node: node, hint: hint)
             }
             var child = -1
+            var numericLeafSlot = -1
             if found >= 0 {
-                child = Int(children[found].node)
+                let edge = children[found]
+                child = Int(edge.node)
+                numericLeafSlot = Int(edge.numericLeafSlot)
                 hint = found &+ 1 == lastChild ? firstChild : found &+ 1
             }
             skipWhitespace()
             guard byte(i) == 0x3A else { return fail(.malformedJSON) }  // :
             i &+= 1
             skipWhitespace()
-            if child < 0 {
+            let b = byte(i)
+            if numericLeafSlot >= 0 && (b == 0x2D || b &- 0x30 <= 9) {
+                // A leaf with one numeric field holding a number: the common case, stored here
+                // without the general member logic (the slot it would reset is overwritten).
+                guard scanNumber() else { return false }
+                let x = numberValue()
+                values[numericLeafSlot] = x.bitPattern
+                states[numericLeafSlot] = (x.isFinite ? SlotState.present : SlotState.numberOutOfRange).rawValue
+            } else if child < 0 {
                 guard skipValue(depth: depth) else { return false }
             } else {
                 guard parseMember(node: child, depth: depth, arena: &arena) else { return false }
@@ -245,7 +256,7 @@ struct EventScanner {
     mutating func matchesPlainKey(_ child: PathChild) -> Bool {
         let count = Int(child.keyCount)
         let start = i &+ 1
-        guard child.isPlain, count <= 16, start &+ 16 <= end, byte(start &+ count) == 0x22 else { return false }
+        guard child.isPlain, start &+ 16 < end, p[start &+ count] == 0x22 else { return false }
         let raw = UnsafeRawPointer(p + start)
         let w0 = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self))
         let w1 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
@@ -275,20 +286,6 @@ struct EventScanner {
     @inline(__always)
     mutating func parseMember(node index: Int, depth: Int, arena: inout [UInt8]) -> Bool {
         let node = nodes[index]
-        if node.targetCount == 1 && node.childCount == 0 {
-            // The common case, a leaf with one numeric field holding a number: every slot the
-            // general path would reset is overwritten here anyway.
-            let target = targets[Int(node.firstTarget)]
-            let b = byte(i)
-            if target.kind == .numeric && (b == 0x2D || b &- 0x30 <= 9) {
-                guard scanNumber() else { return false }
-                let x = numberValue()
-                let slot = Int(target.slot)
-                values[slot] = x.bitPattern
-                states[slot] = (x.isFinite ? SlotState.present : SlotState.numberOutOfRange).rawValue
-                return true
-            }
-        }
         // The key may repeat: this value replaces everything an earlier one set.
         var s = Int(node.firstSubtreeSlot)
         let lastSlot = s &+ Int(node.subtreeSlotCount)
@@ -680,23 +677,28 @@ struct EventScanner {
     // MARK: - Numbers and literals
 
     /// Scans a number per the JSON grammar into ``number``; `p[i]` is `-` or a digit.
+    ///
+    /// One pass validates the text and accumulates the mantissa: whole runs of eight digits
+    /// are taken with one load and three multiplies, the rest a byte at a time.
     mutating func scanNumber() -> Bool {
-        var j = i
-        var result = ScannedNumber()
-        result.start = j
-        if p[j] == 0x2D {
-            result.negative = true
-            j &+= 1
-        }
+        let start = i
+        var j = start
+        let negative = p[j] == 0x2D
+        if negative { j &+= 1 }
         var mantissa: UInt64 = 0
         var significant = 0
         var exponent = 0
+        var truncated = false
+        var isInteger = true
         var d = byte(j) &- 0x30
         if d == 0 {
             j &+= 1
         } else if d <= 9 {
             // The first digit is nonzero, so every digit is significant.
-            _ = digitRun(&j, &mantissa, &significant)
+            mantissa = UInt64(d)
+            significant = 1
+            j &+= 1
+            digitRun(&j, &mantissa, &significant)
             d = byte(j) &- 0x30
             while d <= 9 {
                 if significant < 19 {
@@ -704,7 +706,7 @@ struct EventScanner {
                     significant &+= 1
                 } else {
                     exponent &+= 1
-                    if d != 0 { result.truncated = true }
+                    if d != 0 { truncated = true }
                 }
                 j &+= 1
                 d = byte(j) &- 0x30
@@ -712,8 +714,9 @@ struct EventScanner {
         } else {
             return fail(.malformedJSON)
         }
-        if byte(j) == 0x2E {  // .
-            result.isInteger = false
+        var c = byte(j)
+        if c == 0x2E {  // .
+            isInteger = false
             j &+= 1
             d = byte(j) &- 0x30
             guard d <= 9 else { return fail(.malformedJSON) }
@@ -726,7 +729,9 @@ struct EventScanner {
                 }
             }
             // Now at a nonzero digit (or past the fraction), so every digit is significant.
-            exponent &-= digitRun(&j, &mantissa, &significant)
+            let runStart = j
+            digitRun(&j, &mantissa, &significant)
+            exponent &-= j &- runStart
             d = byte(j) &- 0x30
             while d <= 9 {
                 if significant < 19 {
@@ -734,15 +739,15 @@ struct EventScanner {
                     exponent &-= 1
                     significant &+= 1
                 } else if d != 0 {
-                    result.truncated = true
+                    truncated = true
                 }
                 j &+= 1
                 d = byte(j) &- 0x30
             }
+            c = byte(j)
         }
-        let e = byte(j)
-        if e == 0x65 || e == 0x45 {  // e E
-            result.isInteger = false
+        if c | 0x20 == 0x65 {  // e E
+            isInteger = false
             j &+= 1
             var negativeExponent = false
             let sign = byte(j)
@@ -763,51 +768,49 @@ struct EventScanner {
             } while d <= 9
             exponent = negativeExponent ? exponent &- written : exponent &+ written
         }
-        result.mantissa = mantissa
-        result.exponent = exponent
-        result.end = j
-        number = result
+        number = ScannedNumber(
+            start: start, end: j, mantissa: mantissa, exponent: exponent, negative: negative,
+            truncated: truncated, isInteger: isInteger)
         i = j
         return true
     }
 
-    /// Accumulates the run of significant digits at `j` into `mantissa`, up to eight per step
-    /// and without a branch per digit, while the total stays within 19 digits and 8 bytes
-    /// can be read. The caller's byte loop finishes whatever is left.
-    ///
-    /// - Returns: The number of digits taken.
+    /// Accumulates the significant digits at `j` into `mantissa`: whole runs of eight while
+    /// the total stays within 19 digits and 8 bytes can be read, then, when the run ended
+    /// inside those 8 bytes, its last few digits without bounds or overflow checks. The
+    /// caller's checked byte loop takes whatever is left (digits near the end of the input
+    /// or past the 19th).
     @inline(__always)
-    func digitRun(_ j: inout Int, _ mantissa: inout UInt64, _ significant: inout Int) -> Int {
-        var taken = 0
-        while j &+ 8 <= end {
+    func digitRun(_ j: inout Int, _ mantissa: inout UInt64, _ significant: inout Int) {
+        while significant <= 11 && j &+ 8 <= end {
             let v = UInt64(littleEndian: UnsafeRawPointer(p + j).loadUnaligned(as: UInt64.self))
-            let n = Self.leadingDigitCount(v)
-            if n == 0 || significant &+ n > 19 { break }
-            // Shift the n digits to the top and fill the low bytes with '0' (branch-free: the
-            // shift is 0...56 bits).
-            let shift = UInt64(8 &* (8 &- n))
-            let padded = (v &<< shift) | (0x3030_3030_3030_3030 & ((1 &<< shift) &- 1))
-            mantissa = mantissa &* Self.powersOfTenUpTo8[n] &+ Self.eightDigitsValue(padded)
-            significant &+= n
-            taken &+= n
-            j &+= n
-            if n < 8 { break }
+            if !Self.isEightDigits(v) {
+                // A non-digit lies within p[j..<j+8], and up to 7 more digits still fit.
+                let runStart = j
+                var d = p[j] &- 0x30
+                while d <= 9 {
+                    mantissa = mantissa &* 10 &+ UInt64(d)
+                    j &+= 1
+                    d = p[j] &- 0x30
+                }
+                significant &+= j &- runStart
+                return
+            }
+            mantissa = mantissa &* 100_000_000 &+ Self.eightDigitsValue(v)
+            significant &+= 8
+            j &+= 8
         }
-        return taken
     }
 
-    static let powersOfTenUpTo8: [UInt64] = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000]
-
-    /// How many of the eight bytes of `v`, from the lowest, are ASCII digits before the first
-    /// other byte.
+    /// Whether all eight bytes of `v` are ASCII digits.
+    ///
+    /// Every byte must have high nibble 3, and so must the byte plus 6 (which is above 0x39
+    /// exactly for the non-digits 0x3A...0x3F). A carry out of a byte only happens for a byte
+    /// that already fails the first test.
     @inline(__always)
-    static func leadingDigitCount(_ v: UInt64) -> Int {
-        let t = v ^ 0x3030_3030_3030_3030
-        // A byte is a digit iff its high nibble is now 0 and its low nibble is at most 9
-        // (adding 6 to the low nibble carries into bit 4 exactly when it is above 9).
-        let x = (t & 0xF0F0_F0F0_F0F0_F0F0) | (((t & 0x0F0F_0F0F_0F0F_0F0F) &+ 0x0606_0606_0606_0606) & 0x1010_1010_1010_1010)
-        let nonzero = (((x & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7F7F_7F7F_7F7F_7F7F) | x) & 0x8080_8080_8080_8080
-        return nonzero.trailingZeroBitCount >> 3
+    static func isEightDigits(_ v: UInt64) -> Bool {
+        ((v & 0xF0F0_F0F0_F0F0_F0F0) | (((v &+ 0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0) >> 4))
+            == 0x3333_3333_3333_3333
     }
 
     /// The value of eight ASCII digits (first digit in the lowest byte), by three multiplies.

@@ -33,11 +33,15 @@ struct PathChild {
     var word1: UInt64
     var mask0: UInt64
     var mask1: UInt64
-    /// Printable ASCII without `"` and `\`: equal raw bytes mean an equal, valid key.
+    /// Printable ASCII without `"` and `\`, at most 16 bytes: equal raw bytes (the two
+    /// words and the closing quote) mean an equal, valid key.
     var isPlain: Bool
+    /// The slot of the node's only field when that is numeric and the node has no children
+    /// (the common leaf `"amount": 12.5`), else -1: its number is stored straight away.
+    var numericLeafSlot: Int32 = -1
 
     init(keyStart: Int, key: [UInt8], node: Int) {
-        isPlain = key.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }
+        isPlain = key.count <= 16 && key.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }
         self.keyStart = Int32(keyStart)
         keyCount = Int32(key.count)
         self.node = Int32(node)
@@ -133,7 +137,12 @@ final class CompiledPaths: @unchecked Sendable {
             subtreeTable += slots
             targetTable += built[b].targets
             for child in built[b].children {
-                childTable.append(PathChild(keyStart: keyTable.count, key: child.key, node: child.node))
+                var edge = PathChild(keyStart: keyTable.count, key: child.key, node: child.node)
+                let leaf = built[child.node]
+                if leaf.children.isEmpty && leaf.targets.count == 1 && leaf.targets[0].kind == .numeric {
+                    edge.numericLeafSlot = leaf.targets[0].slot
+                }
+                childTable.append(edge)
                 keyTable += child.key
             }
         }

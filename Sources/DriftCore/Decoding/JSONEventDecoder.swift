@@ -92,10 +92,15 @@ public struct JSONEventDecoder: Sendable {
                 rollBack(&batch, to: arenaMark)
                 return .missingTimestamp
             }
-            for s in 0..<slotCount {
-                if let reason = SlotState(rawValue: states[s])?.rejectReason {
-                    rollBack(&batch, to: arenaMark)
-                    return reason
+            // Absent is 0 and present 1: one pass of ORs tells whether any slot holds an error.
+            var errorBits: UInt64 = 0
+            for s in 0..<slotCount { errorBits |= states[s] & ~SlotState.present.rawValue }
+            if errorBits != 0 {
+                for s in 0..<slotCount {
+                    if let reason = SlotState(rawValue: states[s])?.rejectReason {
+                        rollBack(&batch, to: arenaMark)
+                        return reason
+                    }
                 }
             }
             batch.timestamps.append(EpochMicroseconds(bitPattern: values[CompiledPaths.timestampSlot]))
