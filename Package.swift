@@ -16,6 +16,7 @@ let package = Package(
     products: [
         .executable(name: "driftline", targets: ["driftline"]),
         .library(name: "DriftStats", targets: ["DriftStats"]),
+        .library(name: "DriftCore", targets: ["DriftCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
