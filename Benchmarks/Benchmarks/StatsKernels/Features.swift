@@ -39,6 +39,7 @@ struct NumericFeatures: Sendable {
             let fineEdges = BinEdges(referenceQuantilesOfSorted: scratch, bins: 1000)
             var reference = NumericSummary(psiEdges: psiEdges, fineEdges: fineEdges)
             reference.add(scratch)
+            reference.settle()  // as ReferenceBuilder freezes every reference
             // Every other feature drifts by a shift of 0.2 (in the units of its shape).
             let drift = feature.isMultiple(of: 2) ? 0 : 0.2
             var rng = SplitMix64(seed: 50_000 + UInt64(feature))
