@@ -8,18 +8,41 @@ public struct NumericSummary: Sendable, Hashable {
     public internal(set) var moments = Moments()
     public internal(set) var fine: FineHistogram
     var separatePSI: BinnedCounts?
+    /// When the PSI edges are fine edges: for each PSI bin, the end (exclusive) of
+    /// its run of fine bins. Computed once per summary, so reading the PSI counts is
+    /// ten range sums.
+    let psiRunEnds: [Int]
     public let psiEdges: BinEdges
 
     public init(psiEdges: BinEdges, fineEdges: BinEdges) {
         self.psiEdges = psiEdges
         self.fine = FineHistogram(edges: fineEdges)
-        separatePSI = NumericSummary.isSubset(psiEdges, of: fineEdges) ? nil : BinnedCounts(edges: psiEdges)
+        if let ends = NumericSummary.runEnds(of: psiEdges, in: fineEdges) {
+            psiRunEnds = ends
+            separatePSI = nil
+        } else {
+            psiRunEnds = []
+            separatePSI = BinnedCounts(edges: psiEdges)
+        }
+    }
+
+    /// For coarse edges that are a subset of fine ones: per coarse bin, the end
+    /// (exclusive) of its run of fine bins; `nil` when they are not a subset.
+    static func runEnds(of coarse: BinEdges, in fine: BinEdges) -> [Int]? {
+        var ends: [Int] = []
+        ends.reserveCapacity(coarse.binCount)
+        var j = 0
+        for (i, e) in fine.values.enumerated() where j < coarse.values.count && e == coarse.values[j] {
+            ends.append(i + 1)  // fine bin i ends at edge i
+            j += 1
+        }
+        guard j == coarse.values.count else { return nil }
+        ends.append(fine.binCount)
+        return ends
     }
 
     static func isSubset(_ coarse: BinEdges, of fine: BinEdges) -> Bool {
-        var j = 0
-        for e in fine.values where j < coarse.values.count && e == coarse.values[j] { j += 1 }
-        return j == coarse.values.count
+        runEnds(of: coarse, in: fine) != nil
     }
 
     /// Counts over the PSI bins.
@@ -31,14 +54,15 @@ public struct NumericSummary: Sendable, Hashable {
     /// The counts of ``psi`` alone, summed from the fine bins when the edges allow.
     public var psiCounts: [UInt64] {
         if let separatePSI { return separatePSI.counts }
-        var result = [UInt64](repeating: 0, count: psiEdges.binCount)
-        let fineEdges = fine.edges.values, coarse = psiEdges.values
-        var j = 0
-        for (i, c) in fine.counts.enumerated() {
-            result[j] &+= c
-            if i < fineEdges.count, j < coarse.count, fineEdges[i] == coarse[j] { j += 1 }
+        return fine.counts.withUnsafeBufferPointer { c in
+            var start = 0
+            return psiRunEnds.map { end in
+                var sum: UInt64 = 0
+                for i in start..<end { sum &+= c[i] }
+                start = end
+                return sum
+            }
         }
-        return result
     }
 
     /// Folds pending partial work into the summary (see ``Moments/settle()``).
