@@ -83,7 +83,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DriftEngineTests",
-            dependencies: ["DriftEngine", "DriftCore", "DriftStats"],
+            dependencies: ["DriftEngine", "DriftCore", "DriftStats", "DriftKafka"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

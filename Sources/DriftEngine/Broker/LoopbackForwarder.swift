@@ -1,0 +1,143 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Synchronization
+
+/// Relays TCP connections from a port on 127.0.0.1 to another loopback port.
+///
+/// librdkafka 2.0.2's mock brokers listen on ports the kernel picks; `driftline
+/// broker --port P` puts this forwarder on P in front of broker 1, so clients can
+/// bootstrap from a fixed address. After bootstrap, clients connect to the brokers'
+/// own advertised ports directly (all on loopback).
+///
+/// Each connection gets two threads copying bytes in each direction with blocking
+/// sockets; the listener is closed by ``stop()``. Loopback only, by construction.
+public final class LoopbackForwarder: Sendable {
+    /// The port it listens on.
+    public let port: Int
+    let listener: Int32
+    let targetPort: Int
+    let stopped = Atomic<Bool>(false)
+
+    /// Starts listening on 127.0.0.1:`port` (0: any free port) and relays to 127.0.0.1:`targetPort`.
+    ///
+    /// - Throws: ``FileError`` with the system's reason when the port cannot be bound.
+    public init(port: Int, targetPort: Int) throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw FileError("cannot create a socket: \(String(cString: strerror(errno)))") }
+        var yes: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        var address = LoopbackForwarder.loopback(port: port)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(fd, 64) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw FileError("cannot listen on 127.0.0.1:\(port): \(reason)")
+        }
+        var actual = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &actual) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        self.port = Int(UInt16(bigEndian: actual.sin_port))
+        self.listener = fd
+        self.targetPort = targetPort
+        let box = Unmanaged.passRetained(self)
+        LoopbackForwarder.spawn { box.takeRetainedValue().acceptLoop() }
+    }
+
+    static func loopback(port: Int) -> sockaddr_in {
+        var a = sockaddr_in()
+        a.sin_family = sa_family_t(AF_INET)
+        a.sin_port = UInt16(port).bigEndian
+        a.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        return a
+    }
+
+    /// Stops accepting connections (open relays end when either side closes).
+    public func stop() {
+        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+    }
+
+    func acceptLoop() {
+        while !stopped.load(ordering: .acquiring) {
+            let client = accept(listener, nil, nil)
+            if client < 0 {
+                if errno == EINTR { continue }
+                return
+            }
+            let upstream = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = LoopbackForwarder.loopback(port: targetPort)
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(upstream, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard upstream >= 0, connected == 0 else {
+                if upstream >= 0 { close(upstream) }
+                close(client)
+                continue
+            }
+            let pair = Connection(client, upstream)
+            LoopbackForwarder.spawn { LoopbackForwarder.pump(from: client, to: upstream, pair) }
+            LoopbackForwarder.spawn { LoopbackForwarder.pump(from: upstream, to: client, pair) }
+        }
+    }
+
+    /// The two sockets of one relayed connection; the second pump to end closes both.
+    final class Connection: Sendable {
+        let a: Int32, b: Int32
+        let running = Atomic<Int>(2)
+        init(_ a: Int32, _ b: Int32) {
+            self.a = a
+            self.b = b
+        }
+
+        func pumpEnded() {
+            if running.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
+                close(a)
+                close(b)
+            }
+        }
+    }
+
+    /// Copies bytes until either side closes, then half-closes the other side.
+    static func pump(from source: Int32, to sink: Int32, _ connection: Connection) {
+        var buffer = [UInt8](repeating: 0, count: 64 << 10)
+        outer: while true {
+            let n = buffer.withUnsafeMutableBytes { recv(source, $0.baseAddress, $0.count, 0) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            var sent = 0
+            while sent < n {
+                let m = buffer.withUnsafeBytes { send(sink, $0.baseAddress! + sent, n - sent, Int32(MSG_NOSIGNAL)) }
+                if m < 0 && errno == EINTR { continue }
+                if m <= 0 { break outer }
+                sent += m
+            }
+        }
+        // Half-close so the peer pump ends too; the second pump to end closes both.
+        shutdown(sink, Int32(SHUT_WR))
+        shutdown(source, Int32(SHUT_RD))
+        connection.pumpEnded()
+    }
+
+    static func spawn(_ body: @escaping @Sendable () -> Void) {
+        final class Box: @unchecked Sendable {
+            // Safe: the closure is handed to exactly one new thread and never shared.
+            let body: @Sendable () -> Void
+            init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+        }
+        var thread = pthread_t()
+        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+        pthread_create(&thread, nil, { raw in
+            Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().body()
+            return nil
+        }, box)
+        pthread_detach(thread)
+    }
+}
