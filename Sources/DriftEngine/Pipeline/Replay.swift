@@ -132,7 +132,9 @@ public final class Replay {
         }
 
         func feed(_ b: EventBatch, source: String) throws {
-            guard var agg = aggregator else { return }
+            // Move the aggregator out while it works: a copy left behind would make
+            // every mutation copy its open windows' summaries (copy on write).
+            guard var agg = aggregator.take() else { return }
             var lateError: Error?
             agg.add(b) { row in
                 summary.late += 1
@@ -215,7 +217,7 @@ public final class Replay {
             let rest = held
             try feed(rest, source: inputs.last ?? "-")
         }
-        if var agg = aggregator {
+        if var agg = aggregator.take() {
             try emit(agg.closeAll())
             aggregator = agg
         }
