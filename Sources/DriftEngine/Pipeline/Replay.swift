@@ -155,11 +155,11 @@ public final class Replay {
 
         /// Routes a decoded batch to the stream reference, the held-back events, or the windows.
         func route(_ b: EventBatch, source: String) throws {
-            guard var builder = referenceBuilder else {
+            // Moved out while it grows (see `feed`), and put back unless frozen below.
+            guard var builder = referenceBuilder.take() else {
                 try feed(b, source: source)
                 return
             }
-            var forWindows = EventBatch(numericCount: schema.numeric.count, categoricalCount: schema.categorical.count)
             var referenceRows: [Int] = []
             for i in 0..<b.count {
                 let t = b.timestamps[i]
@@ -175,16 +175,15 @@ public final class Replay {
                 builder.add(part)
             }
             summary.referenceEvents += Int64(referenceRows.count)
-            referenceBuilder = builder
             // The reference is frozen once the watermark passes its end.
-            if let end = referenceEnd, streamMax &- spec.lateness >= end {
-                let frozen = builder.build()
-                referenceBuilder = nil
-                aggregator = WindowAggregator(spec: spec, schema: schema, profile: frozen, decision: decision)
-                forWindows = held
-                held.removeAll()
-                try feed(forWindows, source: source)
+            guard let end = referenceEnd, streamMax &- spec.lateness >= end else {
+                referenceBuilder = builder
+                return
             }
+            aggregator = WindowAggregator(spec: spec, schema: schema, profile: builder.build(), decision: decision)
+            let forWindows = held
+            held.removeAll()
+            try feed(forWindows, source: source)
         }
 
         for path in inputs {
