@@ -184,7 +184,7 @@ public struct WindowAggregator: Sendable {
                 if r.isMissing {
                     codes.append(CategoryDictionary.missingCode)
                 } else {
-                    codes.append(batch.withBytes(r) { dictionary.code(of: String(decoding: $0, as: UTF8.self)) })
+                    codes.append(batch.withBytes(r) { dictionary.code(ofUTF8: $0) })
                 }
             }
             categoricalCodes.append(codes)

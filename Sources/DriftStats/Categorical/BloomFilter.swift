@@ -46,9 +46,26 @@ public struct BloomFilter: Sendable, Hashable {
         return true
     }
 
+    /// ``mightContain(_:)`` for a value given as UTF-8 bytes.
+    public func mightContain(utf8 bytes: UnsafeRawBufferPointer) -> Bool {
+        let mask = UInt64(words.count * 64 - 1)
+        var (h1, h2) = BloomFilter.hashes(bytes)
+        for _ in 0..<probes {
+            let bit = Int(h1 & mask)
+            if words[bit >> 6] & (1 << UInt64(bit & 63)) == 0 { return false }
+            h1 &+= h2
+        }
+        return true
+    }
+
     static func hashes(_ value: String) -> (UInt64, UInt64) {
+        var value = value
+        return value.withUTF8 { hashes(UnsafeRawBufferPointer($0)) }
+    }
+
+    static func hashes(_ bytes: UnsafeRawBufferPointer) -> (UInt64, UInt64) {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in value.utf8 {
+        for byte in bytes {
             h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
         }
         let a = splitMix(h)

@@ -15,6 +15,11 @@ public struct CategoryDictionary: Sendable {
     /// Membership of every reference category, when the reference had more than `K`.
     public let knownCategories: BloomFilter?
     let index: [String: UInt32]
+    /// Open-addressing table for lookups by UTF-8 bytes without building a String:
+    /// each slot holds the 32-bit hash in the high half and the category index + 1
+    /// in the low half (0: empty). At most half full.
+    let byteSlots: [UInt64]
+    let utf8: [[UInt8]]
 
     /// Code for a value outside the dictionary that the reference had (`__other__`).
     public var otherCode: UInt32 { UInt32(categories.count) }
@@ -41,6 +46,42 @@ public struct CategoryDictionary: Sendable {
             index[c] = UInt32(i)
         }
         self.index = index
+        utf8 = categories.map { Array($0.utf8) }
+        var size = 16
+        while size < 2 * categories.count { size <<= 1 }
+        var slots = [UInt64](repeating: 0, count: size)
+        for (i, bytes) in utf8.enumerated() where index[categories[i]] == UInt32(i) {
+            let h = bytes.withUnsafeBytes { CategoryDictionary.hash32($0) }
+            var s = Int(h) & (size - 1)
+            while slots[s] != 0 { s = (s + 1) & (size - 1) }
+            slots[s] = UInt64(h) << 32 | UInt64(i + 1)
+        }
+        byteSlots = slots
+    }
+
+    static func hash32(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        var h: UInt32 = 0x811c_9dc5
+        for b in bytes { h = (h ^ UInt32(b)) &* 0x0100_0193 }
+        return h
+    }
+
+    /// The code of a window value given as UTF-8 bytes (same as ``code(of:)``), without
+    /// allocating.
+    public func code(ofUTF8 bytes: UnsafeRawBufferPointer) -> UInt32 {
+        let h = CategoryDictionary.hash32(bytes)
+        let mask = byteSlots.count - 1
+        var s = Int(h) & mask
+        while true {
+            let slot = byteSlots[s]
+            if slot == 0 { break }
+            if UInt32(truncatingIfNeeded: slot >> 32) == h {
+                let i = Int(UInt32(truncatingIfNeeded: slot)) - 1
+                if utf8[i].withUnsafeBytes({ $0.elementsEqual(bytes) }) { return UInt32(i) }
+            }
+            s = (s + 1) & mask
+        }
+        if let knownCategories, knownCategories.mightContain(utf8: bytes) { return otherCode }
+        return unseenCode
     }
 
     /// The code of a window value (see ``CategoryDictionary``).
