@@ -570,6 +570,66 @@ import Testing
         #expect(reasons == [.lineTooLong])  // the CR does not count
     }
 
+    /// `decodeLines` stages rows in blocks; the batch must come out exactly as decoding the
+    /// lines one by one does, across several blocks and with rejections in between.
+    @Test func decodeLinesMatchesDecodePerLine() {
+        var rng = RNG(seed: 4_096)
+        var lines: [String] = []
+        for k in 0..<300 {
+            let amount = k % 7 == 0 ? "null" : String(Double(rng.next() % 100_000) / 100)
+            let score = k % 11 == 0 ? "\"x\"" : "0.\(rng.next() % 1_000_000)"
+            let country = k % 5 == 0 ? "true" : "\"C\\u00e9\(k % 13)\""
+            switch k % 9 {
+            case 0: lines.append("")
+            case 1: lines.append(" { \"ts\" : \(k) , \"score\" : \(score) , \"tag\" : \"t\(k)\" } ")
+            case 2: lines.append("{\"ts\":\(k),\"model\":\"m\(k % 3)\",\"features\":{\"amount\":\(amount)")
+            default:
+                lines.append(
+                    "{\"ts\":\(k),\"model\":\"m\(k % 3)\",\"id\":\"abc\",\"n\":-1.5e3,\"features\":{\"amount\":\(amount),"
+                        + "\"country\":\(country),\"z\":[1,{\"a\":2}]},\"score\":\(score),\"tag\":\"t\(k)\"}")
+            }
+        }
+        let text = Array(lines.joined(separator: "\n").utf8)
+        var linesBatch = EventBatch(numericCount: 2, categoricalCount: 2)
+        var linesRejects: [(Int64, RejectReason)] = []
+        let result = text.withUnsafeBytes { raw in
+            decoder.decodeLines(raw, firstLine: 5, into: &linesBatch) { line, reason, _ in linesRejects.append((line, reason)) }
+        }
+        var oneBatch = EventBatch(numericCount: 2, categoricalCount: 2)
+        var oneRejects: [(Int64, RejectReason)] = []
+        var accepted = 0, blank = 0
+        for (n, line) in lines.enumerated() {
+            if line.allSatisfy({ $0 == " " }) { blank += 1; continue }
+            let reason = Array(line.utf8).withUnsafeBytes { decoder.decode($0, position: Int64(5 + n), into: &oneBatch) }
+            if let reason { oneRejects.append((Int64(5 + n), reason)) } else { accepted += 1 }
+        }
+        #expect(accepted > 2 * 64)
+        #expect(result.accepted == accepted && result.rejected == oneRejects.count && result.blank == blank)
+        #expect(linesRejects.map(\.0) == oneRejects.map(\.0) && linesRejects.map(\.1) == oneRejects.map(\.1))
+        #expect(linesBatch.timestamps == oneBatch.timestamps)
+        #expect(linesBatch.positions == oneBatch.positions)
+        #expect(linesBatch.models == oneBatch.models)
+        #expect(linesBatch.numeric.map { $0.map(\.bitPattern) } == oneBatch.numeric.map { $0.map(\.bitPattern) })
+        #expect(linesBatch.categorical == oneBatch.categorical)
+        #expect(linesBatch.bytes == oneBatch.bytes)
+    }
+
+    /// Numbers at keys that are not configured are validated without being converted.
+    @Test(arguments: [
+        ("0", true), ("-0", true), ("12345678901234567890123", true), ("-1.5e+300", true), ("1E-7", true),
+        ("0.000000000000000000001", true), ("123456789.123456789e12", true), ("9", true),
+        ("01", false), ("-", false), ("1.", false), ("1e", false), ("1e+", false), (".5", false), ("-.5", false),
+        ("+1", false), ("1.e5", false), ("0x1", false), ("1.5e5.5", false), ("--1", false), ("123456789012a", false),
+    ])
+    func skippedNumbersFollowTheGrammar(text: String, valid: Bool) {
+        let plain = reason(#"{"ts":1,"other":"# + text + "}")
+        let nested = reason(#"{"ts":1,"z":[{"a":["# + text + "]}]}")
+        let last = reason(#"{"ts":1,"other":"# + text)
+        #expect(plain == (valid ? nil : .malformedJSON))
+        #expect(nested == (valid ? nil : .malformedJSON))
+        #expect(last == .malformedJSON)
+    }
+
     // MARK: - Numbers against strtod
 
     /// Random and tricky decimal strings: repr-style 17-digit doubles, 17–19-digit mantissas,

@@ -40,12 +40,7 @@ enum DecimalToDouble {
         if !truncated {
             if w == 0 { return negative ? -0.0 : 0.0 }
             if w <= 1 << 53 {
-                if q >= -22 && q <= 22 {
-                    // Clinger: both operands exact, so the single rounding is the correct one.
-                    let d = Double(w)
-                    let x = q < 0 ? d / exactPowersOfTen[-q] : d * exactPowersOfTen[q]
-                    return negative ? -x : x
-                }
+                if let x = clinger(mantissa: w, exponent: q, negative: negative) { return x }
                 if q > 22 && q <= 22 + 15 {
                     // w × 10^(q-22) may still be an exact integer below 2^53.
                     let (scaled, overflow) = w.multipliedReportingOverflow(by: UInt64(exactPowersOfTen[q - 22]))
@@ -64,6 +59,20 @@ enum DecimalToDouble {
             return negative ? -x : x
         }
         return viaStrtod(text)
+    }
+
+    /// Clinger's fast path: the correctly rounded double when `1 ≤ w ≤ 2^53` and
+    /// `|q| ≤ 22` (both operands exact, so the single rounding is the correct one), else nil.
+    ///
+    /// Small enough to inline where ``convert(mantissa:exponent:negative:truncated:text:)``
+    /// is not; the common short decimals take it.
+    @inline(__always)
+    static func clinger(mantissa w: UInt64, exponent q: Int, negative: Bool) -> Double? {
+        // One unsigned compare per range: w - 1 < 2^53 and q + 22 <= 44.
+        guard w &- 1 < 1 << 53, UInt(bitPattern: q &+ 22) <= 44 else { return nil }
+        let d = Double(w)
+        let x = q < 0 ? d / exactPowersOfTen[-q] : d * exactPowersOfTen[q]
+        return negative ? -x : x
     }
 
     /// Eisel–Lemire (fast_float's `compute_float`): the bits of the nearest double to

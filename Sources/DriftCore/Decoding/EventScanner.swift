@@ -162,28 +162,43 @@ struct EventScanner {
             }
             var child = -1
             var numericLeafSlot = -1
+            var stringLeafSlot = -1
             if found >= 0 {
                 let edge = children[found]
                 child = Int(edge.node)
                 numericLeafSlot = Int(edge.numericLeafSlot)
+                stringLeafSlot = Int(edge.stringLeafSlot)
                 hint = found &+ 1 == lastChild ? firstChild : found &+ 1
             }
-            skipWhitespace()
-            guard byte(i) == 0x3A else { return fail(.malformedJSON) }  // :
-            i &+= 1
-            skipWhitespace()
+            if i &+ 1 < end && p[i] == 0x3A && p[i &+ 1] > 0x20 {
+                // Compact `:value`, the usual NDJSON form: one check instead of three.
+                i &+= 1
+            } else {
+                skipWhitespace()
+                guard byte(i) == 0x3A else { return fail(.malformedJSON) }  // :
+                i &+= 1
+                skipWhitespace()
+            }
             let b = byte(i)
             if numericLeafSlot >= 0 && (b == 0x2D || b &- 0x30 <= 9) {
                 // A leaf with one numeric field holding a number: the common case, stored here
                 // without the general member logic (the slot it would reset is overwritten).
-                guard scanNumber() else { return false }
-                let x = numberValue()
-                values[numericLeafSlot] = x.bitPattern
-                states[numericLeafSlot] = (x.isFinite ? SlotState.present : SlotState.numberOutOfRange).rawValue
+                guard scanNumericLeaf(slot: numericLeafSlot) else { return false }
+            } else if stringLeafSlot >= 0 && b == 0x22 {
+                // A leaf with one categorical or model field holding a string: what
+                // ``parseMember(node:depth:arena:)`` does for it, without the general logic.
+                guard scanString() else { return false }
+                values[stringLeafSlot] = appendString(to: &arena)
+                states[stringLeafSlot] = SlotState.present.rawValue
             } else if child < 0 {
                 guard skipValue(depth: depth) else { return false }
             } else {
                 guard parseMember(node: child, depth: depth, arena: &arena) else { return false }
+            }
+            if i &+ 1 < end && p[i] == 0x2C && p[i &+ 1] == 0x22 {
+                // Compact `,"`: the next key follows at once.
+                i &+= 1
+                continue
             }
             skipWhitespace()
             let c = byte(i)
@@ -195,6 +210,31 @@ struct EventScanner {
             if c == 0x7D { return true }  // }
             return fail(.malformedJSON)
         }
+    }
+
+    /// Scans the number at `i` and stores its value in `slot`.
+    ///
+    /// Its own small function: ``parseObject(node:depth:arena:)`` is too large for the
+    /// optimizer to inline the scan and the conversion into it, while here both are inlined
+    /// and the scanned fields stay in registers.
+    @inline(never)
+    mutating func scanNumericLeaf(slot: Int) -> Bool {
+        var scanned = ScannedNumber()
+        let next = Self.scanNumber(p, end, from: i, into: &scanned)
+        guard next >= 0 else { return fail(.malformedJSON) }
+        i = next
+        var x: Double
+        if !scanned.truncated,
+            let exact = DecimalToDouble.clinger(
+                mantissa: scanned.mantissa, exponent: scanned.exponent, negative: scanned.negative)
+        {
+            x = exact
+        } else {
+            x = Self.value(of: scanned, in: p)
+        }
+        values[slot] = x.bitPattern
+        states[slot] = (x.isFinite ? SlotState.present : SlotState.numberOutOfRange).rawValue
+        return true
     }
 
     /// The child of `node` whose key equals the string just scanned, or -1.
@@ -251,7 +291,7 @@ struct EventScanner {
 
     /// Whether the key at `i` (`p[i]` is its opening quote) is exactly `child`'s key, closing
     /// quote included. Only for plain keys (printable ASCII without `"` or `\`): equal bytes
-    /// then also prove the string valid. On a match, records the string and moves past it.
+    /// then also prove the string valid. On a match, moves past it.
     @inline(__always)
     mutating func matchesPlainKey(_ child: PathChild) -> Bool {
         let count = Int(child.keyCount)
@@ -261,9 +301,8 @@ struct EventScanner {
         let w0 = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self))
         let w1 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
         guard w0 & child.mask0 == child.word0 && w1 & child.mask1 == child.word1 else { return false }
-        stringStart = start
-        stringEnd = start &+ count
-        stringEscaped = false
+        // The key's text is not needed again (only values are read from ``stringStart``),
+        // so it is not recorded.
         i = start &+ count &+ 1
         return true
     }
@@ -439,10 +478,16 @@ struct EventScanner {
     /// The last scanned number as a double (±infinity when it overflows).
     @inline(__always)
     mutating func numberValue() -> Double {
+        Self.value(of: number, in: p)
+    }
+
+    /// A scanned number as a double (±infinity when it overflows).
+    @inline(__always)
+    static func value(of scanned: ScannedNumber, in p: UnsafePointer<UInt8>) -> Double {
         DecimalToDouble.convert(
-            mantissa: number.mantissa, exponent: number.exponent, negative: number.negative,
-            truncated: number.truncated,
-            text: UnsafeRawBufferPointer(start: p + number.start, count: number.end &- number.start))
+            mantissa: scanned.mantissa, exponent: scanned.exponent, negative: scanned.negative,
+            truncated: scanned.truncated,
+            text: UnsafeRawBufferPointer(start: p + scanned.start, count: scanned.end &- scanned.start))
     }
 
     mutating func numberTimestamp() -> EpochMicroseconds? {
@@ -681,7 +726,24 @@ struct EventScanner {
     /// One pass validates the text and accumulates the mantissa: whole runs of eight digits
     /// are taken with one load and three multiplies, the rest a byte at a time.
     mutating func scanNumber() -> Bool {
-        let start = i
+        var scanned = ScannedNumber()
+        let next = Self.scanNumber(p, end, from: i, into: &scanned)
+        guard next >= 0 else { return fail(.malformedJSON) }
+        number = scanned
+        i = next
+        return true
+    }
+
+    /// ``scanNumber()`` on plain values: static, so that the pointer, the end and the
+    /// scanned fields stay in registers (an instance method made the optimizer copy the
+    /// scanner), and inlined into the numeric-leaf path.
+    ///
+    /// - Returns: The index just past the number, or -1 when it is malformed.
+    @inline(__always)
+    static func scanNumber(
+        _ p: UnsafePointer<UInt8>, _ end: Int, from start: Int, into scanned: inout ScannedNumber
+    ) -> Int {
+        @inline(__always) func byte(_ j: Int) -> UInt8 { j < end ? p[j] : 0 }
         var j = start
         let negative = p[j] == 0x2D
         if negative { j &+= 1 }
@@ -698,8 +760,8 @@ struct EventScanner {
             mantissa = UInt64(d)
             significant = 1
             j &+= 1
-            digitRun(&j, &mantissa, &significant)
-            d = byte(j) &- 0x30
+            let ended = digitRun(p, end, &j, &mantissa, &significant)
+            d = ended ? 0xFF : byte(j) &- 0x30
             while d <= 9 {
                 if significant < 19 {
                     mantissa = mantissa &* 10 &+ UInt64(d)
@@ -712,14 +774,14 @@ struct EventScanner {
                 d = byte(j) &- 0x30
             }
         } else {
-            return fail(.malformedJSON)
+            return -1
         }
         var c = byte(j)
         if c == 0x2E {  // .
             isInteger = false
             j &+= 1
             d = byte(j) &- 0x30
-            guard d <= 9 else { return fail(.malformedJSON) }
+            guard d <= 9 else { return -1 }
             if mantissa == 0 {
                 // Leading zeros of the fraction are not significant.
                 while d == 0 {
@@ -730,9 +792,9 @@ struct EventScanner {
             }
             // Now at a nonzero digit (or past the fraction), so every digit is significant.
             let runStart = j
-            digitRun(&j, &mantissa, &significant)
+            let ended = digitRun(p, end, &j, &mantissa, &significant)
             exponent &-= j &- runStart
-            d = byte(j) &- 0x30
+            d = ended ? 0xFF : byte(j) &- 0x30
             while d <= 9 {
                 if significant < 19 {
                     mantissa = mantissa &* 10 &+ UInt64(d)
@@ -758,7 +820,7 @@ struct EventScanner {
                 j &+= 1
             }
             d = byte(j) &- 0x30
-            guard d <= 9 else { return fail(.malformedJSON) }
+            guard d <= 9 else { return -1 }
             var written = 0
             repeat {
                 // Beyond 10^7 the value is 0 or infinite anyway; stop growing.
@@ -768,11 +830,10 @@ struct EventScanner {
             } while d <= 9
             exponent = negativeExponent ? exponent &- written : exponent &+ written
         }
-        number = ScannedNumber(
+        scanned = ScannedNumber(
             start: start, end: j, mantissa: mantissa, exponent: exponent, negative: negative,
             truncated: truncated, isInteger: isInteger)
-        i = j
-        return true
+        return j
     }
 
     /// Accumulates the significant digits at `j` into `mantissa`: whole runs of eight while
@@ -780,12 +841,18 @@ struct EventScanner {
     /// inside those 8 bytes, its last few digits without bounds or overflow checks. The
     /// caller's checked byte loop takes whatever is left (digits near the end of the input
     /// or past the 19th).
+    ///
+    /// - Returns: Whether the run ended here: `p[j]` is then known not to be a digit.
     @inline(__always)
-    func digitRun(_ j: inout Int, _ mantissa: inout UInt64, _ significant: inout Int) {
+    @discardableResult
+    static func digitRun(
+        _ p: UnsafePointer<UInt8>, _ end: Int, _ j: inout Int, _ mantissa: inout UInt64, _ significant: inout Int
+    ) -> Bool {
         while significant <= 11 && j &+ 8 <= end {
             let v = UInt64(littleEndian: UnsafeRawPointer(p + j).loadUnaligned(as: UInt64.self))
-            if !Self.isEightDigits(v) {
+            if Self.nonDigitBytes(v) != 0 {
                 // A non-digit lies within p[j..<j+8], and up to 7 more digits still fit.
+                // (Short runs are the common case: a byte loop beats shifting them into place.)
                 let runStart = j
                 var d = p[j] &- 0x30
                 while d <= 9 {
@@ -794,23 +861,23 @@ struct EventScanner {
                     d = p[j] &- 0x30
                 }
                 significant &+= j &- runStart
-                return
+                return true
             }
             mantissa = mantissa &* 100_000_000 &+ Self.eightDigitsValue(v)
             significant &+= 8
             j &+= 8
         }
+        return false
     }
 
-    /// Whether all eight bytes of `v` are ASCII digits.
+    /// The high bit of every byte of `v` that is not an ASCII digit (fast_float's test).
     ///
-    /// Every byte must have high nibble 3, and so must the byte plus 6 (which is above 0x39
-    /// exactly for the non-digits 0x3A...0x3F). A carry out of a byte only happens for a byte
-    /// that already fails the first test.
+    /// `b + 0x46` has its high bit set for 0x3A...0xB9 and `b - 0x30` for bytes below 0x30 or
+    /// above 0xAF. A carry or borrow out of a byte only happens for a non-digit byte, so the
+    /// lowest flagged byte is exactly the first non-digit.
     @inline(__always)
-    static func isEightDigits(_ v: UInt64) -> Bool {
-        ((v & 0xF0F0_F0F0_F0F0_F0F0) | (((v &+ 0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0) >> 4))
-            == 0x3333_3333_3333_3333
+    static func nonDigitBytes(_ v: UInt64) -> UInt64 {
+        ((v &+ 0x4646_4646_4646_4646) | (v &- 0x3030_3030_3030_3030)) & 0x8080_8080_8080_8080
     }
 
     /// The value of eight ASCII digits (first digit in the lowest byte), by three multiplies.
@@ -822,6 +889,48 @@ struct EventScanner {
         var v = v0 &- 0x3030_3030_3030_3030
         v = (v &* 10) &+ (v >> 8)
         return (((v & mask) &* mul1) &+ (((v >> 16) & mask) &* mul2)) >> 32
+    }
+
+    /// Validates and skips a number (`p[i]` is `-` or a digit) without computing its value:
+    /// the same grammar as ``scanNumber()``, digits taken eight at a time.
+    mutating func skipNumber() -> Bool {
+        var j = i
+        if p[j] == 0x2D { j &+= 1 }
+        let first = byte(j)
+        if first == 0x30 {
+            j &+= 1
+        } else if first &- 0x31 <= 8 {
+            j = Self.skipDigits(p, end, from: j &+ 1)
+        } else {
+            return fail(.malformedJSON)
+        }
+        if byte(j) == 0x2E {  // .
+            j &+= 1
+            guard byte(j) &- 0x30 <= 9 else { return fail(.malformedJSON) }
+            j = Self.skipDigits(p, end, from: j &+ 1)
+        }
+        if byte(j) | 0x20 == 0x65 {  // e E
+            j &+= 1
+            let sign = byte(j)
+            if sign == 0x2D || sign == 0x2B { j &+= 1 }
+            guard byte(j) &- 0x30 <= 9 else { return fail(.malformedJSON) }
+            j = Self.skipDigits(p, end, from: j &+ 1)
+        }
+        i = j
+        return true
+    }
+
+    /// The index of the first byte at or after `from` that is not an ASCII digit (or `end`).
+    @inline(__always)
+    static func skipDigits(_ p: UnsafePointer<UInt8>, _ end: Int, from: Int) -> Int {
+        var j = from
+        while j &+ 8 <= end {
+            let nonDigits = nonDigitBytes(UInt64(littleEndian: UnsafeRawPointer(p + j).loadUnaligned(as: UInt64.self)))
+            if nonDigits != 0 { return j &+ nonDigits.trailingZeroBitCount &>> 3 }
+            j &+= 8
+        }
+        while j < end && p[j] &- 0x30 <= 9 { j &+= 1 }
+        return j
     }
 
     /// Skips `true`, `false` or `null`; `p[i]` is its first letter.
@@ -850,7 +959,7 @@ struct EventScanner {
         case 0x22: return scanString()
         case 0x7B, 0x5B: return skipContainer(depth: depth &+ 1)
         case 0x74, 0x66, 0x6E: return skipLiteral()
-        case 0x2D, 0x30...0x39: return scanNumber()
+        case 0x2D, 0x30...0x39: return skipNumber()
         default: return fail(.malformedJSON)
         }
     }
@@ -861,7 +970,7 @@ struct EventScanner {
         switch byte(i) {
         case 0x22: return scanString()
         case 0x74, 0x66, 0x6E: return skipLiteral()
-        case 0x2D, 0x30...0x39: return scanNumber()
+        case 0x2D, 0x30...0x39: return skipNumber()
         default: return fail(.malformedJSON)
         }
     }

@@ -39,6 +39,9 @@ struct PathChild {
     /// The slot of the node's only field when that is numeric and the node has no children
     /// (the common leaf `"amount": 12.5`), else -1: its number is stored straight away.
     var numericLeafSlot: Int32 = -1
+    /// The same for a node whose only field is categorical or the model (`"country": "DE"`):
+    /// a string value is appended to the arena straight away.
+    var stringLeafSlot: Int32 = -1
 
     init(keyStart: Int, key: [UInt8], node: Int) {
         isPlain = key.count <= 16 && key.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }
@@ -139,8 +142,12 @@ final class CompiledPaths: @unchecked Sendable {
             for child in built[b].children {
                 var edge = PathChild(keyStart: keyTable.count, key: child.key, node: child.node)
                 let leaf = built[child.node]
-                if leaf.children.isEmpty && leaf.targets.count == 1 && leaf.targets[0].kind == .numeric {
-                    edge.numericLeafSlot = leaf.targets[0].slot
+                if leaf.children.isEmpty && leaf.targets.count == 1 {
+                    switch leaf.targets[0].kind {
+                    case .numeric: edge.numericLeafSlot = leaf.targets[0].slot
+                    case .categorical, .model: edge.stringLeafSlot = leaf.targets[0].slot
+                    case .timestamp: break
+                    }
                 }
                 childTable.append(edge)
                 keyTable += child.key

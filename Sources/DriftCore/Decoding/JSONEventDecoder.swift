@@ -64,45 +64,11 @@ public struct JSONEventDecoder: Sendable {
     public func decode(_ event: UnsafeRawBufferPointer, position: Int64, into batch: inout EventBatch) -> RejectReason? {
         if event.count > limits.maxEventBytes { return .lineTooLong }
         guard event.count > 0 else { return .emptyLine }
-        let paths = self.paths
-        precondition(
-            batch.numeric.count == paths.numericCount && batch.categorical.count == paths.categoricalCount,
-            "the batch's columns do not match the decoder's schema")
-        let slotCount = paths.slotCount
-        let maxDepth = limits.maxDepth
+        checkColumns(of: batch)
         // Nesting can never be deeper than the event is long.
-        let depthWords = min(max(maxDepth, 0), event.count) >> 6 &+ 1
-        // Slot values, slot states, then the container bit stack: one stack allocation.
-        return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 2 &* slotCount &+ depthWords) { scratch in
-            let values = scratch.baseAddress.unsafelyUnwrapped
-            let states = values + slotCount
-            for s in 0..<slotCount { states[s] = SlotState.absent.rawValue }
-            var scanner = EventScanner(
-                event: event, maxDepth: maxDepth, paths: paths,
-                values: values, states: states, containerBits: states + slotCount)
-            let arenaMark = batch.bytes.count
-            guard scanner.scanEvent(arena: &batch.bytes) else {
-                rollBack(&batch, to: arenaMark)
-                if scanner.error == .malformedJSON, isBlank(event) { return .emptyLine }
-                return scanner.error
-            }
-            // Field errors, in schema order.
-            let timestampState = states[CompiledPaths.timestampSlot]
-            if timestampState == SlotState.absent.rawValue {
-                rollBack(&batch, to: arenaMark)
-                return .missingTimestamp
-            }
-            // Absent is 0 and present 1: one pass of ORs tells whether any slot holds an error.
-            var errorBits: UInt64 = 0
-            for s in 0..<slotCount { errorBits |= states[s] & ~SlotState.present.rawValue }
-            if errorBits != 0 {
-                for s in 0..<slotCount {
-                    if let reason = SlotState(rawValue: states[s])?.rejectReason {
-                        rollBack(&batch, to: arenaMark)
-                        return reason
-                    }
-                }
-            }
+        return withScanScratch(longestEvent: event.count) { scratch in
+            if let reason = scan(event, scratch: scratch, arena: &batch.bytes) { return reason }
+            let values = scratch.values, states = scratch.states
             batch.timestamps.append(EpochMicroseconds(bitPattern: values[CompiledPaths.timestampSlot]))
             batch.positions.append(position)
             let modelSlot = CompiledPaths.modelSlot
@@ -127,9 +93,74 @@ public struct JSONEventDecoder: Sendable {
     }
 
     @inline(__always)
-    func rollBack(_ batch: inout EventBatch, to arenaMark: Int) {
-        if batch.bytes.count > arenaMark {
-            batch.bytes.removeSubrange(arenaMark...)
+    func checkColumns(of batch: EventBatch) {
+        precondition(
+            batch.numeric.count == paths.numericCount && batch.categorical.count == paths.categoricalCount,
+            "the batch's columns do not match the decoder's schema")
+    }
+
+    /// Per-scan working memory: slot values, slot states and the container bit stack.
+    struct ScanScratch {
+        let values: UnsafeMutablePointer<UInt64>
+        let states: UnsafeMutablePointer<UInt64>
+        let containerBits: UnsafeMutablePointer<UInt64>
+    }
+
+    /// Runs `body` with scan scratch for events of at most `longestEvent` bytes: one
+    /// temporary allocation (on the stack when small).
+    @inline(__always)
+    func withScanScratch<R>(longestEvent: Int, _ body: (ScanScratch) -> R) -> R {
+        let slotCount = paths.slotCount
+        // Nesting can never be deeper than the event is long.
+        let depthWords = min(max(limits.maxDepth, 0), longestEvent) >> 6 &+ 1
+        return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 2 &* slotCount &+ depthWords) { buffer in
+            let values = buffer.baseAddress.unsafelyUnwrapped
+            return body(ScanScratch(values: values, states: values + slotCount, containerBits: values + 2 &* slotCount))
+        }
+    }
+
+    /// Scans one non-empty event into the scratch slots, appending its strings to `arena`.
+    ///
+    /// - Returns: nil when the event is valid and every field usable (its values are then in
+    ///   `scratch`), otherwise why it is rejected; the arena is then as it was.
+    @inline(__always)
+    func scan(_ event: UnsafeRawBufferPointer, scratch: ScanScratch, arena: inout [UInt8]) -> RejectReason? {
+        let slotCount = paths.slotCount
+        let states = scratch.states
+        for s in 0..<slotCount { states[s] = SlotState.absent.rawValue }
+        var scanner = EventScanner(
+            event: event, maxDepth: limits.maxDepth, paths: paths,
+            values: scratch.values, states: states, containerBits: scratch.containerBits)
+        let arenaMark = arena.count
+        guard scanner.scanEvent(arena: &arena) else {
+            rollBack(&arena, to: arenaMark)
+            if scanner.error == .malformedJSON, isBlank(event) { return .emptyLine }
+            return scanner.error
+        }
+        // Field errors, in schema order.
+        let timestampState = states[CompiledPaths.timestampSlot]
+        if timestampState == SlotState.absent.rawValue {
+            rollBack(&arena, to: arenaMark)
+            return .missingTimestamp
+        }
+        // Absent is 0 and present 1: one pass of ORs tells whether any slot holds an error.
+        var errorBits: UInt64 = 0
+        for s in 0..<slotCount { errorBits |= states[s] & ~SlotState.present.rawValue }
+        if errorBits != 0 {
+            for s in 0..<slotCount {
+                if let reason = SlotState(rawValue: states[s])?.rejectReason {
+                    rollBack(&arena, to: arenaMark)
+                    return reason
+                }
+            }
+        }
+        return nil
+    }
+
+    @inline(__always)
+    func rollBack(_ arena: inout [UInt8], to arenaMark: Int) {
+        if arena.count > arenaMark {
+            arena.removeSubrange(arenaMark...)
         }
     }
 
@@ -157,33 +188,107 @@ public struct JSONEventDecoder: Sendable {
         reject: (Int64, RejectReason, UnsafeRawBufferPointer) -> Void
     ) -> (accepted: Int, rejected: Int, blank: Int) {
         guard let base = buffer.baseAddress else { return (0, 0, 0) }
+        let count = buffer.count
+        // Rows are staged column by column in a small buffer and appended to the batch a
+        // block at a time: one capacity and uniqueness check per column per block instead of
+        // per row. The caller cannot see the batch before this returns, so the order of
+        // appends is unobservable; arena bytes are appended right away, so ranges stay valid.
+        let rowsPerBlock = 64
+        let numericCount = paths.numericCount, categoricalCount = paths.categoricalCount
+        let firstCategoricalSlot = 2 &+ numericCount
         var accepted = 0, rejected = 0, blank = 0
         var start = 0
         var line = firstLine
-        let count = buffer.count
-        while start < count {
-            // The corresponding C function is `memchr` (vectorized in glibc).
-            let lineEnd: Int
-            if let newline = memchr(base + start, 0x0A, count &- start) {
-                lineEnd = UnsafeRawPointer(newline) - base
-            } else {
-                lineEnd = count
+        var columnsChecked = false
+        withScanScratch(longestEvent: count) { scratch in
+        withUnsafeTemporaryAllocation(of: Int64.self, capacity: 2 &* rowsPerBlock) { integers in
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: max(numericCount, 1) &* rowsPerBlock) { doubles in
+        withUnsafeTemporaryAllocation(of: EventBatch.ByteRange.self, capacity: (1 &+ categoricalCount) &* rowsPerBlock) {
+            ranges in
+            let timestamps = integers.baseAddress.unsafelyUnwrapped
+            let positions = timestamps + rowsPerBlock
+            let numeric = doubles.baseAddress.unsafelyUnwrapped
+            let models = ranges.baseAddress.unsafelyUnwrapped
+            let categorical = models + rowsPerBlock
+            var staged = 0
+            func flush(_ batch: inout EventBatch) {
+                batch.timestamps.append(contentsOf: UnsafeBufferPointer(start: timestamps, count: staged))
+                batch.positions.append(contentsOf: UnsafeBufferPointer(start: positions, count: staged))
+                batch.models.append(contentsOf: UnsafeBufferPointer(start: models, count: staged))
+                batch.numeric.withUnsafeMutableBufferPointer { columns in
+                    for f in 0..<columns.count {
+                        columns[f].append(contentsOf: UnsafeBufferPointer(start: numeric + f &* rowsPerBlock, count: staged))
+                    }
+                }
+                batch.categorical.withUnsafeMutableBufferPointer { columns in
+                    for f in 0..<columns.count {
+                        columns[f].append(
+                            contentsOf: UnsafeBufferPointer(start: categorical + f &* rowsPerBlock, count: staged))
+                    }
+                }
+                staged = 0
             }
-            var contentEnd = lineEnd
-            if contentEnd > start && base.load(fromByteOffset: contentEnd &- 1, as: UInt8.self) == 0x0D {
-                contentEnd &-= 1
+            let values = scratch.values, states = scratch.states
+            while start < count {
+                // The corresponding C function is `memchr` (vectorized in glibc).
+                let lineEnd: Int
+                if let newline = memchr(base + start, 0x0A, count &- start) {
+                    lineEnd = UnsafeRawPointer(newline) - base
+                } else {
+                    lineEnd = count
+                }
+                var contentEnd = lineEnd
+                if contentEnd > start && base.load(fromByteOffset: contentEnd &- 1, as: UInt8.self) == 0x0D {
+                    contentEnd &-= 1
+                }
+                let bytes = UnsafeRawBufferPointer(start: base + start, count: contentEnd &- start)
+                // What ``decode(_:position:into:)`` does, with the row staged.
+                var reason: RejectReason? = nil
+                if isBlank(bytes) {
+                    blank &+= 1
+                } else if bytes.count > limits.maxEventBytes {
+                    reason = .lineTooLong
+                } else {
+                    if !columnsChecked {
+                        checkColumns(of: batch)
+                        columnsChecked = true
+                    }
+                    reason = scan(bytes, scratch: scratch, arena: &batch.bytes)
+                    if reason == nil {
+                        timestamps[staged] = Int64(bitPattern: values[CompiledPaths.timestampSlot])
+                        positions[staged] = line
+                        let modelSlot = CompiledPaths.modelSlot
+                        models[staged] =
+                            states[modelSlot] == SlotState.present.rawValue
+                            ? EventScanner.unpackRange(values[modelSlot]) : .missing
+                        var column = numeric + staged
+                        for s in 2..<firstCategoricalSlot {
+                            column.pointee =
+                                states[s] == SlotState.present.rawValue ? Double(bitPattern: values[s]) : .nan
+                            column += rowsPerBlock
+                        }
+                        var categoricalColumn = categorical + staged
+                        for s in firstCategoricalSlot..<(firstCategoricalSlot &+ categoricalCount) {
+                            categoricalColumn.pointee =
+                                states[s] == SlotState.present.rawValue ? EventScanner.unpackRange(values[s]) : .missing
+                            categoricalColumn += rowsPerBlock
+                        }
+                        staged &+= 1
+                        if staged == rowsPerBlock { flush(&batch) }
+                        accepted &+= 1
+                    }
+                }
+                if let reason {
+                    rejected &+= 1
+                    reject(line, reason, bytes)
+                }
+                line &+= 1
+                start = lineEnd &+ 1
             }
-            let bytes = UnsafeRawBufferPointer(start: base + start, count: contentEnd &- start)
-            if isBlank(bytes) {
-                blank &+= 1
-            } else if let reason = decode(bytes, position: line, into: &batch) {
-                rejected &+= 1
-                reject(line, reason, bytes)
-            } else {
-                accepted &+= 1
-            }
-            line &+= 1
-            start = lineEnd &+ 1
+            flush(&batch)
+        }
+        }
+        }
         }
         return (accepted, rejected, blank)
     }
