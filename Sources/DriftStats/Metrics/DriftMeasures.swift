@@ -105,6 +105,12 @@ public struct BinnedKolmogorovSmirnov: Sendable, Hashable {
     /// the bin: the exact statistic lies in [D_B, D_B + errorBound]. It is 0, and
     /// D_B exact, when no bin has mass strictly inside on both sides, as for discrete
     /// features whose values all sit on edges.
+    ///
+    /// Why: inside bin j, with d₀ = (F−G) at its left edge and d₁ = (F−G) just below
+    /// its right edge (d₁ = d₀ + f° − g°), monotonicity gives F(x) − G(x) ≤ d₀ + f° =
+    /// max(d₀, d₁) + min(f°, g°), and symmetrically for G − F. Both d₀ and d₁ are
+    /// candidates of D_B, which is why the values just below each edge are taken too:
+    /// with the edges alone the bound would be max(f°, g°).
     public let errorBound: Double
 
     /// Computes D_B and its bound, or `nil` when either histogram has no value.
