@@ -32,7 +32,7 @@ import Synchronization
 /// on librdkafka's own threads; nothing needs to poll it.
 public final class EmbeddedBroker: Sendable {
     /// The running cluster; `nil` once stopped.
-    private let cluster: Mutex<RDKafkaMockCluster?>
+    let cluster: Mutex<RDKafkaMockCluster?>
 
     /// The number of brokers, with ids `1...brokerCount`.
     public let brokerCount: Int
@@ -133,4 +133,78 @@ public final class EmbeddedBroker: Sendable {
         }
         try running.createTopic(name, partitions: partitionCount, replicationFactor: replicas)
     }
+}
+
+// MARK: - Fault injection (tests and fault drills)
+
+extension EmbeddedBroker {
+    /// Kafka protocol API keys for ``failNextRequests(_:with:)``.
+    public enum APIKey: Int16, Sendable {
+        case produce = 0
+        case fetch = 1
+        case listOffsets = 2
+        case metadata = 3
+        case offsetCommit = 8
+        case offsetFetch = 9
+        case findCoordinator = 10
+        case joinGroup = 11
+        case heartbeat = 12
+        case syncGroup = 14
+    }
+
+    private func withCluster(_ what: String, _ body: (RDKafkaMockCluster) throws(KafkaError) -> Void) throws(KafkaError) {
+        try cluster.withLock { (running: inout RDKafkaMockCluster?) throws(KafkaError) in
+            guard let running else {
+                throw KafkaError(code: .state, message: "the embedded broker is stopped", context: what)
+            }
+            try body(running)
+        }
+    }
+
+    /// Takes broker `id` (1-based) down until ``setBrokerUp(_:)``.
+    public func setBrokerDown(_ id: Int) throws(KafkaError) {
+        try withCluster("taking a broker down") { (c) throws(KafkaError) in try c.setBrokerDown(Int32(id)) }
+    }
+
+    /// Brings broker `id` back up.
+    public func setBrokerUp(_ id: Int) throws(KafkaError) {
+        try withCluster("bringing a broker up") { (c) throws(KafkaError) in try c.setBrokerUp(Int32(id)) }
+    }
+
+    /// Delays every response of broker `id` by `milliseconds`.
+    public func setRoundTrip(broker id: Int, milliseconds: Int) throws(KafkaError) {
+        try withCluster("setting a round-trip time") { (c) throws(KafkaError) in
+            try c.setRoundTrip(Int32(id), milliseconds: Int32(milliseconds))
+        }
+    }
+
+    /// Makes the next `errors.count` requests of `api` fail with these errors, in order.
+    public func failNextRequests(_ api: APIKey, with errors: [KafkaError.Code]) throws(KafkaError) {
+        try withCluster("injecting request errors") { c in c.pushRequestErrors(apiKey: api.rawValue, errors.map(\.rawValue)) }
+    }
+
+    /// Moves the leadership of a partition to broker `id`.
+    public func setPartitionLeader(topic: String, partition: Int, broker id: Int) throws(KafkaError) {
+        try withCluster("moving a partition leader") { (c) throws(KafkaError) in
+            try c.setPartitionLeader(topic: topic, partition: Int32(partition), broker: Int32(id))
+        }
+    }
+
+    /// Moves a consumer group's coordinator to broker `id`.
+    public func setGroupCoordinator(group: String, broker id: Int) throws(KafkaError) {
+        try withCluster("moving a group coordinator") { (c) throws(KafkaError) in
+            try c.setGroupCoordinator(group: group, broker: Int32(id))
+        }
+    }
+}
+
+extension KafkaError.Code {
+    /// `RD_KAFKA_RESP_ERR_NOT_COORDINATOR` (16): the broker is not the group's coordinator.
+    public static let notCoordinator = Self(rawValue: 16)
+    /// `RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION` (6).
+    public static let notLeaderForPartition = Self(rawValue: 6)
+    /// `RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT` (7).
+    public static let requestTimedOut = Self(rawValue: 7)
+    /// `RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART` (3).
+    public static let unknownTopicOrPartition = Self(rawValue: 3)
 }

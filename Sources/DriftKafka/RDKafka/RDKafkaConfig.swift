@@ -55,3 +55,11 @@ struct RDKafkaConfig: ~Copyable {
         return pointer
     }
 }
+
+extension RDKafkaConfig {
+    /// Lends the `rd_kafka_conf_t` to `body` for the setters that take C callbacks
+    /// (`rd_kafka_conf_set_*_cb`, `rd_kafka_conf_set_opaque`). Do not escape the pointer.
+    func withUnsafePointer<Result>(_ body: (OpaquePointer) -> Result) -> Result {
+        body(pointer)
+    }
+}

@@ -65,3 +65,42 @@ final class RDKafkaMockCluster {
         try RDKafka.check(code, context: "creating topic \"\(name)\" on the embedded broker")
     }
 }
+
+// MARK: - Fault injection
+
+extension RDKafkaMockCluster {
+    /// Takes a broker down (`rd_kafka_mock_broker_set_down`): its connections close and it
+    /// refuses new ones until ``setBrokerUp(_:)``.
+    func setBrokerDown(_ id: Int32) throws(KafkaError) {
+        try RDKafka.check(rd_kafka_mock_broker_set_down(cluster, id), context: "taking broker \(id) down")
+    }
+
+    /// Brings a broker back (`rd_kafka_mock_broker_set_up`).
+    func setBrokerUp(_ id: Int32) throws(KafkaError) {
+        try RDKafka.check(rd_kafka_mock_broker_set_up(cluster, id), context: "bringing broker \(id) up")
+    }
+
+    /// Delays every response of a broker (`rd_kafka_mock_broker_set_rtt`).
+    func setRoundTrip(_ id: Int32, milliseconds: Int32) throws(KafkaError) {
+        try RDKafka.check(rd_kafka_mock_broker_set_rtt(cluster, id, milliseconds), context: "setting broker \(id)'s RTT")
+    }
+
+    /// Makes the next requests of an API fail, one error per request, cluster-wide
+    /// (`rd_kafka_mock_push_request_errors_array`).
+    func pushRequestErrors(apiKey: Int16, _ codes: [Int32]) {
+        let errors = codes.map { rd_kafka_resp_err_t($0) }
+        errors.withUnsafeBufferPointer { rd_kafka_mock_push_request_errors_array(cluster, apiKey, $0.count, $0.baseAddress) }
+    }
+
+    /// Moves a partition's leadership (`rd_kafka_mock_partition_set_leader`).
+    func setPartitionLeader(topic: String, partition: Int32, broker: Int32) throws(KafkaError) {
+        try RDKafka.check(rd_kafka_mock_partition_set_leader(cluster, topic, partition, broker),
+                          context: "moving the leader of \(topic)/\(partition)")
+    }
+
+    /// Moves the group coordinator (`rd_kafka_mock_coordinator_set`).
+    func setGroupCoordinator(group: String, broker: Int32) throws(KafkaError) {
+        try RDKafka.check(rd_kafka_mock_coordinator_set(cluster, "group", group, broker),
+                          context: "moving the coordinator of group \(group)")
+    }
+}
