@@ -32,6 +32,14 @@ extension ModelReference {
 extension ReferenceProfile {
     /// The profile as a file (``FileContainer`` of kind profile).
     public func fileBytes() throws -> [UInt8] {
+        try FileContainer.encode(.profile, payload: payload())
+    }
+
+    /// CRC-32C of the profile's contents: checkpoints record it so that state is never
+    /// restored against a different reference.
+    public var fingerprint: UInt32 { CRC32C.checksum(payload()) }
+
+    func payload() -> [UInt8] {
         var w = ByteWriter()
         w.int(binning.psiBins)
         w.int(binning.ksBins)
@@ -47,7 +55,7 @@ extension ReferenceProfile {
             w.string(name)
             models[name]!.encode(to: &w)
         }
-        return try FileContainer.encode(.profile, payload: w.bytes)
+        return w.bytes
     }
 
     /// Reads a profile file.

@@ -70,23 +70,34 @@ public struct WindowAggregator: Sendable {
     public let decision: DriftDecision
 
     /// Largest event time seen.
-    public private(set) var maxEventTime: EpochMicroseconds = .min
+    public internal(set) var maxEventTime: EpochMicroseconds = .min
     /// Current watermark (`.min` before the first event).
-    public private(set) var watermark: EpochMicroseconds = .min
+    public internal(set) var watermark: EpochMicroseconds = .min
     /// Events counted in windows.
-    public private(set) var acceptedEvents = 0
+    public internal(set) var acceptedEvents = 0
     /// Late events (not counted in any window).
-    public private(set) var lateEvents = 0
+    public internal(set) var lateEvents = 0
+    /// Events older than this are late too, whatever this aggregator's own watermark: set by a
+    /// ``PartitionedAggregator`` to the watermark up to which windows are already closed.
+    public var floor: EpochMicroseconds = .min
 
     struct Key: Hashable, Sendable {
         var window: Int64
         var model: Int
     }
 
-    struct State: Sendable {
-        var numeric: [NumericSummary]
-        var categorical: [CategoricalCounts]
-        var events = 0
+    /// The aggregates of one open window of one model.
+    public struct State: Sendable {
+        public var numeric: [NumericSummary]
+        public var categorical: [CategoricalCounts]
+        public var events = 0
+
+        /// Adds another part of the same window (another partition's share).
+        public mutating func merge(_ other: State) {
+            for f in numeric.indices { numeric[f].merge(other.numeric[f]) }
+            for f in categorical.indices { categorical[f].merge(other.categorical[f]) }
+            events += other.events
+        }
     }
 
     var modelNames: [String] = []
@@ -131,7 +142,7 @@ public struct WindowAggregator: Sendable {
                 maxEventTime = t
                 watermark = t &- spec.lateness
             }
-            if t < watermark {
+            if t < watermark || t < floor {
                 if runKey.model >= 0 && runStart < i { addRun(batch, runStart..<i, runKey) }
                 runStart = i + 1
                 lateEvents += 1
@@ -229,6 +240,30 @@ public struct WindowAggregator: Sendable {
             let state = open.removeValue(forKey: key)!
             return evaluate(key, state)
         }
+    }
+
+    /// An open window taken out of the aggregator, to be merged with other partitions' parts.
+    public struct OpenWindow: Sendable {
+        public var window: Int64
+        public var model: String
+        public var state: State
+    }
+
+    /// Removes and returns the open windows whose end is at or before `end` (all for `nil`),
+    /// without evaluating them.
+    public mutating func takeWindows(endingBy end: EpochMicroseconds?) -> [OpenWindow] {
+        let spec = self.spec
+        let keys = open.keys.filter { end == nil || spec.end(ofWindow: $0.window) <= end! }
+        return keys.map { key in
+            OpenWindow(window: key.window, model: modelNames[key.model], state: open.removeValue(forKey: key)!)
+        }
+    }
+
+    /// Evaluates a window's aggregates (possibly merged from several partitions).
+    public mutating func evaluate(_ window: OpenWindow) -> ClosedWindow {
+        // The slot first: `self` is read before the arguments are evaluated.
+        let model = slot(forModel: window.model)
+        return evaluate(Key(window: window.window, model: model), window.state)
     }
 
     func evaluate(_ key: Key, _ state: State) -> ClosedWindow {

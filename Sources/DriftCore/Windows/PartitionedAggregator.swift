@@ -1,0 +1,200 @@
+import DriftStats
+
+/// Event-time windows over a source made of several ordered partitions (Kafka topic
+/// partitions, or the partitions of a recording).
+///
+/// Each partition keeps its own ``WindowAggregator``: its own largest event time, its own
+/// watermark and its own share of every open window. An event is late when it is older than
+/// its partition's watermark, which depends only on that partition's order of events, so the
+/// results do not depend on how partitions interleave. The source's watermark is the minimum
+/// over the active (registered, not idle) partitions' watermarks and never goes back; a window
+/// closes when it passes the window's end, and its parts are then merged in partition-name
+/// order, so the summaries see the same values in the same order on every run.
+///
+/// A partition that is registered but has sent nothing holds the watermark back until the
+/// caller declares it idle. An event of a partition that was idle and is older than the
+/// source's watermark falls into a window that may be closed already: it is late as well.
+public struct PartitionedAggregator: Sendable {
+    public let spec: WindowSpec
+    public let schema: EventSchema
+    public let decision: DriftDecision
+    var parts: [String: WindowAggregator] = [:]
+    var idle: Set<String> = []
+    /// Evaluates merged windows (its own open windows stay empty).
+    var evaluator: WindowAggregator
+    /// Windows ending at or before this are closed; never decreases.
+    public private(set) var watermark: EpochMicroseconds = .min
+
+    public init(spec: WindowSpec, schema: EventSchema, profile: ReferenceProfile, decision: DriftDecision) {
+        self.spec = spec
+        self.schema = schema
+        self.decision = decision
+        evaluator = WindowAggregator(spec: spec, schema: schema, profile: profile, decision: decision)
+    }
+
+    /// Partition names, sorted.
+    public var partitions: [String] { parts.keys.sorted() }
+    public var acceptedEvents: Int { parts.values.reduce(0) { $0 + $1.acceptedEvents } }
+    public var lateEvents: Int { parts.values.reduce(0) { $0 + $1.lateEvents } }
+    /// Open (window, model) parts over all partitions.
+    public var openWindowParts: Int { parts.values.reduce(0) { $0 + $1.openWindows } }
+    public func isIdle(_ partition: String) -> Bool { idle.contains(partition) }
+
+    /// Makes a partition hold the watermark back from now on, even before its first event.
+    public mutating func register(_ partition: String) {
+        if parts[partition] == nil {
+            parts[partition] = WindowAggregator(spec: spec, schema: schema, profile: evaluator.profile, decision: decision)
+        }
+    }
+
+    /// An idle partition does not hold the watermark back until it sends events again.
+    public mutating func setIdle(_ partition: String, _ isIdle: Bool) {
+        if isIdle { idle.insert(partition) } else { idle.remove(partition) }
+    }
+
+    /// Adds a batch of one partition's events, in that partition's order.
+    ///
+    /// - Parameter late: Called with the row of every late event.
+    public mutating func add(_ batch: EventBatch, partition: String, late: (Int) -> Void) {
+        guard batch.count > 0 else { return }
+        register(partition)
+        idle.remove(partition)
+        // Moved out while it works, so the dictionary's copy does not force a copy on write.
+        var part = parts.removeValue(forKey: partition)!
+        part.floor = watermark
+        part.add(batch, late: late)
+        parts[partition] = part
+    }
+
+    /// Closes the windows the source's watermark has passed, in window-end then model order.
+    public mutating func closeReady() -> [ClosedWindow] {
+        var lowest: EpochMicroseconds?
+        for (name, part) in parts where !idle.contains(name) {
+            lowest = min(lowest ?? part.watermark, part.watermark)
+        }
+        guard let lowest, lowest > watermark else { return [] }
+        watermark = lowest
+        return close(endingBy: watermark)
+    }
+
+    /// Closes every open window (end of input). Windows that end at or before the newest
+    /// window closed here stay closed: later events for them are late.
+    public mutating func closeAll() -> [ClosedWindow] {
+        let closed = close(endingBy: nil)
+        if let newest = closed.map(\.end).max(), newest > watermark { watermark = newest }
+        return closed
+    }
+
+    mutating func close(endingBy end: EpochMicroseconds?) -> [ClosedWindow] {
+        struct Key: Hashable {
+            var window: Int64
+            var model: String
+        }
+        var merged: [Key: WindowAggregator.OpenWindow] = [:]
+        for name in parts.keys.sorted() {
+            var part = parts.removeValue(forKey: name)!
+            for w in part.takeWindows(endingBy: end) {
+                let key = Key(window: w.window, model: w.model)
+                if merged[key] == nil { merged[key] = w } else { merged[key]!.state.merge(w.state) }
+            }
+            parts[name] = part
+        }
+        let spec = self.spec
+        let ordered = merged.values.sorted { a, b in
+            a.window != b.window ? spec.end(ofWindow: a.window) < spec.end(ofWindow: b.window) : a.model < b.model
+        }
+        return ordered.map { evaluator.evaluate($0) }
+    }
+}
+
+// MARK: - Checkpoint coding
+
+extension PartitionedAggregator {
+    /// Writes the complete state (open windows of every partition, watermarks, counters).
+    public func encode(to w: inout ByteWriter) {
+        w.i64(watermark)
+        let names = parts.keys.sorted()
+        w.int(names.count)
+        for name in names {
+            w.string(name)
+            w.bool(idle.contains(name))
+            parts[name]!.encodeState(to: &w)
+        }
+    }
+
+    /// Restores a state written by ``encode(to:)`` for the same schema, window and profile.
+    ///
+    /// - Throws: ``ByteReaderError`` when the bytes are inconsistent or do not fit the profile.
+    public init(
+        from r: inout ByteReader, spec: WindowSpec, schema: EventSchema, profile: ReferenceProfile, decision: DriftDecision
+    ) throws(ByteReaderError) {
+        self.init(spec: spec, schema: schema, profile: profile, decision: decision)
+        watermark = try r.i64()
+        let count = try r.count(unit: 1)
+        for _ in 0..<count {
+            let name = try r.string()
+            if try r.bool() { idle.insert(name) }
+            register(name)
+            try parts[name]!.decodeState(from: &r)
+        }
+    }
+}
+
+extension WindowAggregator {
+    func encodeState(to w: inout ByteWriter) {
+        w.i64(maxEventTime)
+        w.i64(watermark)
+        w.int(acceptedEvents)
+        w.int(lateEvents)
+        let keys = open.keys.sorted { a, b in
+            a.window != b.window ? a.window < b.window : modelNames[a.model] < modelNames[b.model]
+        }
+        w.int(keys.count)
+        for key in keys {
+            let state = open[key]!
+            w.i64(key.window)
+            w.string(modelNames[key.model])
+            w.int(state.events)
+            w.int(state.numeric.count)
+            for s in state.numeric { s.encode(to: &w) }
+            w.int(state.categorical.count)
+            for c in state.categorical { c.encode(to: &w) }
+        }
+    }
+
+    mutating func decodeState(from r: inout ByteReader) throws(ByteReaderError) {
+        maxEventTime = try r.i64()
+        watermark = try r.i64()
+        acceptedEvents = try r.int()
+        lateEvents = try r.int()
+        let count = try r.count(unit: 8)
+        for _ in 0..<count {
+            let window = try r.i64()
+            let model = try r.string()
+            let slot = slot(forModel: model)
+            let reference = references[slot]
+            let events = try r.int()
+            guard try r.int() == schema.numeric.count else { throw ByteReaderError("numeric feature count differs from the config") }
+            var numeric: [NumericSummary] = []
+            for f in schema.numeric.indices {
+                let s = try NumericSummary(from: &r)
+                guard s.psiEdges == reference.numeric[f].psiEdges, s.fine.edges == reference.numeric[f].fine.edges else {
+                    throw ByteReaderError("the bins of \(schema.numeric[f]) differ from the reference profile's")
+                }
+                numeric.append(s)
+            }
+            guard try r.int() == schema.categorical.count else { throw ByteReaderError("categorical feature count differs from the config") }
+            var categorical: [CategoricalCounts] = []
+            for f in schema.categorical.indices {
+                let c = try CategoricalCounts(from: &r)
+                guard c.counts.count == reference.categorical[f].counts.counts.count else {
+                    throw ByteReaderError("the categories of \(schema.categorical[f]) differ from the reference profile's")
+                }
+                categorical.append(c)
+            }
+            let key = Key(window: window, model: slot)
+            guard open[key] == nil else { throw ByteReaderError("window \(window) of model \(model) stored twice") }
+            open[key] = State(numeric: numeric, categorical: categorical, events: events)
+        }
+    }
+}
