@@ -89,11 +89,12 @@ extension DriftlineConfig {
             drift.minCount = try d.int("min_count", in: 0...Int.max) ?? drift.minCount
         }
         if let k = try top.map("kafka") {
-            try k.allowOnly(["brokers", "topics", "group", "properties"])
+            try k.allowOnly(["brokers", "topics", "group", "properties", "idle_timeout"])
             kafka.brokers = try k.string("brokers") ?? kafka.brokers
             kafka.topics = try k.strings("topics") ?? kafka.topics
             kafka.group = try k.string("group") ?? kafka.group
             if let p = try k.map("properties") { kafka.properties = try p.stringDictionary() }
+            kafka.idleTimeoutMicroseconds = try k.duration("idle_timeout") ?? kafka.idleTimeoutMicroseconds
         }
         if let c = try top.map("checkpoint") {
             try c.allowOnly(["dir", "interval"])

@@ -62,6 +62,8 @@ public struct KafkaSettings: Sendable, Hashable {
     public var group = "driftline"
     /// Passed verbatim to librdkafka; values are never logged.
     public var properties: [String: String] = [:]
+    /// A partition without messages for this long stops holding the watermark back.
+    public var idleTimeoutMicroseconds: Int64 = 30_000_000
     public init() {}
 }
 

@@ -19,6 +19,28 @@ public final class FileWriter {
     /// - Parameters:
     ///   - atomic: Write `path.tmp-PID` and rename on close, so readers never see a partial file.
     ///   - mode: Permissions of a created file.
+    /// Opens an existing output to continue it after its first `length` bytes: whatever
+    /// follows them is cut off (output written after the checkpoint being resumed). A file
+    /// shorter than `length` is refused; a missing one is created empty when `length` is 0.
+    public init(path: String, resumingAt length: Int64, mode: mode_t = 0o644) throws {
+        self.path = path
+        temporaryPath = nil
+        fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw FileError.errno("cannot open", path) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw FileError.errno("cannot stat", path) }
+        guard Int64(st.st_size) >= length else {
+            Glibc.close(fd)
+            throw FileError("\(path) has \(st.st_size) bytes but the checkpoint counts \(length): it was changed after the checkpoint; move it away or delete the checkpoint directory")
+        }
+        guard ftruncate(fd, off_t(length)) == 0, lseek(fd, off_t(length), SEEK_SET) >= 0 else {
+            Glibc.close(fd)
+            throw FileError.errno("cannot cut back", path)
+        }
+        bytesWritten = length
+        buffer.reserveCapacity(1 << 16)
+    }
+
     public init(path: String, atomic: Bool = false, mode: mode_t = 0o644) throws {
         self.path = path
         if path == "-" {
@@ -64,6 +86,12 @@ public final class FileWriter {
         }
         bytesWritten += Int64(buffer.count)
         buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Flushes and fsyncs: everything written so far survives a crash.
+    public func sync() throws {
+        try flush()
+        guard fd <= 2 || fsync(fd) == 0 else { throw FileError.errno("cannot sync", path) }
     }
 
     /// Flushes, and for atomic writers fsyncs and renames into place.

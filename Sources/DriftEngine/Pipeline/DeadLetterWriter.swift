@@ -14,6 +14,19 @@ public final class DeadLetterWriter {
         writer = try path.map { try FileWriter(path: $0) }
     }
 
+    /// Continues a dead-letter file after its first `length` bytes (see ``FileWriter``).
+    public init(path: String?, resumingAt length: Int64?) throws {
+        writer = try path.map { p in try length.map { try FileWriter(path: p, resumingAt: $0) } ?? FileWriter(path: p) }
+    }
+
+    /// Bytes in the file so far (after ``sync()``), `nil` when counting only.
+    public var length: Int64? { writer?.bytesWritten }
+
+    /// Makes everything written so far durable.
+    public func sync() throws {
+        try writer?.sync()
+    }
+
     public func write(source: String, position: Int64, reason: RejectReason, raw: UnsafeRawBufferPointer, eventTime: EpochMicroseconds? = nil) throws {
         written += 1
         guard let writer else { return }

@@ -1,0 +1,374 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DriftCore
+import DriftKafka
+import DriftStats
+
+/// Counts of a live run, for its closing lines and for tests.
+public struct LiveSummary: Sendable {
+    public var messages: Int64 = 0
+    public var accepted: Int64 = 0
+    public var rejectedByReason: [RejectReason: Int64] = [:]
+    public var late: Int64 = 0
+    public var windowsClosed = 0
+    public var driftedWindows = 0
+    public var resultRecords = 0
+    public var checkpoints = 0
+    public var checkpointFailures = 0
+    public var commitFailures = 0
+    public var kafkaErrors = 0
+    public var lastCheckpointBytes = 0
+    /// The checkpoint the run resumed from.
+    public var restoredFrom: String?
+    public var seconds: Double = 0
+
+    public var rejected: Int64 { rejectedByReason.values.reduce(0, +) }
+
+    public func render() -> String {
+        var s = "messages \(messages): accepted \(accepted), rejected \(rejected)"
+        if late > 0 { s += "; \(late) of the accepted arrived late (dead letters)" }
+        for (reason, n) in rejectedByReason.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            s += "\n  rejected \(reason.rawValue): \(n)"
+        }
+        s += "\nwindows closed \(windowsClosed) (\(driftedWindows) with drift), result records \(resultRecords)"
+        s += "\ncheckpoints \(checkpoints) (last \(lastCheckpointBytes) bytes)"
+        if checkpointFailures > 0 { s += ", \(checkpointFailures) failed" }
+        if commitFailures > 0 { s += ", offset commits failed \(commitFailures) times" }
+        if let restoredFrom { s += "; resumed from \(restoredFrom)" }
+        if kafkaErrors > 0 { s += "\nkafka errors reported (and retried by librdkafka): \(kafkaErrors)" }
+        if seconds > 0 {
+            s += "\n\(Double(Int(seconds * 1000)) / 1000) s, \(Int(Double(messages) / seconds)) messages/s"
+        }
+        return s
+    }
+}
+
+/// The live pipeline: consume the configured topics, window per partition, write results,
+/// checkpoint the state and commit offsets only once the checkpoint is durable.
+///
+/// Exactly-once: a checkpoint holds the open aggregates, the next offset of every partition
+/// and the lengths of the results and dead-letter files. On start the newest intact checkpoint
+/// is restored, the output files are cut back to its lengths and every partition is assigned
+/// at its offset; what follows is recomputed exactly as before (the ``PartitionedAggregator``
+/// does not depend on how partitions interleave), so a run killed at any moment and restarted
+/// writes the same files as one that never stopped.
+public final class LiveRun {
+    public struct Options {
+        public var resultsPath: String?
+        public var deadLetterPath: String?
+        /// Stop after no message for this long, closing every open window (end of input).
+        public var untilIdle: Duration?
+        /// Polled between batches: `true` ends the run with a final checkpoint (no window is
+        /// closed early).
+        public var shouldStop: () -> Bool = { false }
+        /// Called with every closed window.
+        public var onWindow: ((ClosedWindow) throws -> Void)?
+        /// Human notices (resume, skipped checkpoints, Kafka errors).
+        public var notice: (String) -> Void = { _ in }
+        /// Extra librdkafka properties over the config's (tests use short timeouts).
+        public var extraProperties: [String: String] = [:]
+        public init() {}
+    }
+
+    public let config: DriftlineConfig
+    let profile: ReferenceProfile
+    let spec: WindowSpec
+
+    public init(config: DriftlineConfig, profile: ReferenceProfile?) throws {
+        guard let profile else {
+            throw ConfigError("config: `driftline run` needs `reference.profile` (build one with `driftline profile`); `from_stream` works with `replay` only")
+        }
+        guard !config.kafka.topics.isEmpty else { throw ConfigError("config: `kafka.topics` is empty") }
+        guard let spec = WindowSpec(
+            size: config.window.sizeMicroseconds, slide: config.window.slideMicroseconds,
+            lateness: config.window.latenessMicroseconds)
+        else { throw ConfigError("config: `window.size` must be a multiple of `window.slide`") }
+        self.config = config
+        self.profile = profile
+        self.spec = spec
+    }
+
+    /// What the state depends on besides the profile; a checkpoint with other settings is refused.
+    var settings: String {
+        let s = config.input
+        return "numeric=\(s.numeric) categorical=\(s.categorical) model=\(s.model ?? "-") window=\(spec.size)/\(spec.slide)/\(spec.lateness)"
+    }
+
+    var decision: DriftDecision {
+        DriftDecision(psi: config.drift.psi, pValue: config.drift.ksPValue, minCount: config.drift.minCount)
+    }
+
+    public func run(options: Options) throws -> LiveSummary {
+        let session = try LiveSession(run: self, options: options)
+        return try session.run()
+    }
+}
+
+/// The mutable state of one live run; methods instead of nested closures keep each step
+/// readable (and the state in one place for the checkpoint).
+final class LiveSession {
+    let live: LiveRun
+    let options: LiveRun.Options
+    let clock = ContinuousClock()
+    let started: ContinuousClock.Instant
+    var summary = LiveSummary()
+    let store: CheckpointStore
+    let fingerprint: UInt32
+    var aggregator: PartitionedAggregator
+    var positions: [String: Int64] = [:]
+    var sequence: UInt64 = 0
+    let results: FileWriter?
+    let deadLetters: DeadLetterWriter
+    let decoder: JSONEventDecoder
+    var slots: [TopicPartition: Int] = [:]
+    var names: [String] = []
+    var topicPartitions: [TopicPartition] = []
+    var batches: [EventBatch] = []
+    var nextOffsets: [Int64] = []
+    var lastMessage: [ContinuousClock.Instant] = []
+    var lastAnyMessage: ContinuousClock.Instant
+    var now: ContinuousClock.Instant
+    var dirty = false
+    var assigned = false
+    var consumer: KafkaConsumer?
+    var lastErrorNotice: ContinuousClock.Instant
+
+    var config: DriftlineConfig { live.config }
+    var schema: EventSchema { live.config.input }
+
+    init(run: LiveRun, options: LiveRun.Options) throws {
+        self.live = run
+        self.options = options
+        started = clock.now
+        now = started
+        lastAnyMessage = started
+        lastErrorNotice = started - .seconds(60)
+        let config = run.config
+        store = try CheckpointStore(directory: config.resolve(config.checkpoint.directory))
+        fingerprint = run.profile.fingerprint
+        decoder = JSONEventDecoder(schema: config.input, limits: DecoderLimits())
+        aggregator = PartitionedAggregator(spec: run.spec, schema: config.input, profile: run.profile, decision: run.decision)
+        let restored = store.loadNewest()
+        for skipped in restored.skipped { options.notice("skipping checkpoint \(skipped)") }
+        if let checkpoint = restored.checkpoint, let path = restored.path {
+            guard checkpoint.profileFingerprint == fingerprint, checkpoint.settings == run.settings else {
+                throw ConfigError("checkpoint \(path) was written with another reference profile or config; move \(store.directory) away to start afresh")
+            }
+            var reader = ByteReader(checkpoint.aggregates)
+            do {
+                aggregator = try PartitionedAggregator(
+                    from: &reader, spec: run.spec, schema: config.input, profile: run.profile, decision: run.decision)
+            } catch {
+                throw FormatError("\(path): \(error)")
+            }
+            positions = checkpoint.positions
+            sequence = checkpoint.sequence
+            summary.messages = checkpoint.counters["messages"] ?? 0
+            summary.accepted = checkpoint.counters["accepted"] ?? 0
+            summary.late = checkpoint.counters["late"] ?? 0
+            summary.windowsClosed = Int(checkpoint.counters["windows"] ?? 0)
+            summary.driftedWindows = Int(checkpoint.counters["drifted_windows"] ?? 0)
+            summary.resultRecords = Int(checkpoint.counters["result_records"] ?? 0)
+            for reason in RejectReason.allCases {
+                if let n = checkpoint.counters["rejected." + reason.rawValue] { summary.rejectedByReason[reason] = n }
+            }
+            summary.restoredFrom = path
+            options.notice("resuming from \(path): \(positions.count) partitions, \(aggregator.openWindowParts) open window parts")
+        }
+        let resultsLength = restored.checkpoint?.resultsLength
+        results = try options.resultsPath.map { path in
+            if let resultsLength { return try FileWriter(path: path, resumingAt: resultsLength) }
+            return try FileWriter(path: path)
+        }
+        deadLetters = try DeadLetterWriter(path: options.deadLetterPath, resumingAt: restored.checkpoint?.deadLetterLength)
+    }
+
+    func slot(_ tp: TopicPartition) -> Int {
+        if let s = slots[tp] { return s }
+        let s = names.count
+        slots[tp] = s
+        names.append(tp.description)
+        topicPartitions.append(tp)
+        batches.append(EventBatch(numericCount: schema.numeric.count, categoricalCount: schema.categorical.count))
+        nextOffsets.append(positions[tp.description] ?? -1)
+        lastMessage.append(now)
+        return s
+    }
+
+    func emit(_ windows: [ClosedWindow]) throws {
+        for w in windows {
+            summary.windowsClosed += 1
+            if w.results.contains(where: \.drift) { summary.driftedWindows += 1 }
+            for line in ResultRecord.lines(for: w) {
+                summary.resultRecords += 1
+                try results?.writeLine(line)
+            }
+            try options.onWindow?(w)
+        }
+    }
+
+    /// Writes a checkpoint, then commits the offsets it holds.
+    func checkpoint() {
+        for s in names.indices where nextOffsets[s] >= 0 { positions[names[s]] = nextOffsets[s] }
+        var counters: [String: Int64] = [
+            "messages": summary.messages, "accepted": summary.accepted, "late": summary.late,
+            "windows": Int64(summary.windowsClosed), "drifted_windows": Int64(summary.driftedWindows),
+            "result_records": Int64(summary.resultRecords),
+        ]
+        for (reason, n) in summary.rejectedByReason { counters["rejected." + reason.rawValue] = n }
+        var w = ByteWriter()
+        aggregator.encode(to: &w)
+        do {
+            try results?.sync()
+            try deadLetters.sync()
+            let next = Checkpoint(
+                sequence: sequence + 1, profileFingerprint: fingerprint, settings: live.settings, positions: positions,
+                aggregates: w.bytes, resultsLength: results?.bytesWritten, deadLetterLength: deadLetters.length,
+                counters: counters)
+            summary.lastCheckpointBytes = try store.write(next)
+            sequence += 1
+            summary.checkpoints += 1
+            dirty = false
+        } catch {
+            // Policy: keep running and say so; offsets are not committed without a durable
+            // checkpoint, so nothing is lost, a restart only redoes more work.
+            summary.checkpointFailures += 1
+            options.notice("checkpoint failed (offsets not committed; will retry): \(error)")
+            return
+        }
+        guard let consumer else { return }
+        var offsets: [TopicPartition: Int64] = [:]
+        for (s, tp) in topicPartitions.enumerated() where nextOffsets[s] >= 0 && consumer.assignment.contains(tp) {
+            offsets[tp] = nextOffsets[s]
+        }
+        do {
+            try consumer.commit(offsets)
+        } catch {
+            summary.commitFailures += 1
+            options.notice("offset commit failed (the checkpoint holds the offsets; will retry): \(error)")
+        }
+    }
+
+    func assign(_ partitions: [TopicPartition]) -> [TopicPartition: Int64] {
+        var start: [TopicPartition: Int64] = [:]
+        for tp in partitions {
+            let s = slot(tp)
+            aggregator.register(names[s])
+            lastMessage[s] = now
+            if nextOffsets[s] >= 0 { start[tp] = nextOffsets[s] }
+        }
+        // `--until-idle` counts from the first assignment, not from the group join.
+        lastAnyMessage = now
+        assigned = true
+        options.notice("assigned \(partitions.map(\.description).joined(separator: ", "))")
+        return start
+    }
+
+    func revoke(_ partitions: [TopicPartition]) {
+        options.notice("revoked \(partitions.map(\.description).joined(separator: ", "))")
+        if dirty { checkpoint() }
+    }
+
+    func handle(_ event: KafkaConsumerEvent) throws {
+        switch event {
+        case .message(let m):
+            let s = slot(m.topicPartition)
+            summary.messages += 1
+            if let reason = decoder.decode(m.value, position: m.offset, into: &batches[s]) {
+                summary.rejectedByReason[reason, default: 0] += 1
+                try deadLetters.write(source: names[s], position: m.offset, reason: reason, raw: m.value)
+            } else {
+                summary.accepted += 1
+            }
+            nextOffsets[s] = m.offset + 1
+            lastMessage[s] = now
+            lastAnyMessage = now
+            dirty = true
+        case .partitionEnd:
+            break
+        case .error(let error):
+            summary.kafkaErrors += 1
+            if clock.now - lastErrorNotice > .seconds(5) {
+                lastErrorNotice = clock.now
+                options.notice("kafka: \(error)")
+            }
+        }
+    }
+
+    /// Adds the events decoded in the last poll to the windows, partition by partition.
+    func feed() throws {
+        for s in batches.indices where batches[s].count > 0 {
+            let name = names[s]
+            let batch = batches[s]
+            var lateError: Error?
+            aggregator.add(batch, partition: name) { row in
+                summary.late += 1
+                do {
+                    try deadLetters.write(
+                        source: name, position: batch.positions[row], reason: .late,
+                        raw: UnsafeRawBufferPointer(start: nil, count: 0), eventTime: batch.timestamps[row])
+                } catch {
+                    if lateError == nil { lateError = error }
+                }
+            }
+            batches[s].removeAll()
+            if let lateError { throw lateError }
+        }
+    }
+
+    func run() throws -> LiveSummary {
+        var properties = config.kafka.properties
+        for (k, v) in options.extraProperties { properties[k] = v }
+        let kafka = try KafkaConsumer(.init(
+            bootstrapServers: config.kafka.brokers, groupID: config.kafka.group, topics: config.kafka.topics,
+            properties: properties))
+        consumer = kafka
+        kafka.onAssign = { [unowned self] in assign($0) }
+        kafka.onRevoke = { [unowned self] in revoke($0) }
+
+        var lastCheckpoint = clock.now
+        let interval = Duration.microseconds(config.checkpoint.intervalMicroseconds)
+        let idleTimeout = Duration.microseconds(config.kafka.idleTimeoutMicroseconds)
+        var endOfInput = false
+        while !options.shouldStop() {
+            now = clock.now
+            try kafka.poll(maxMessages: 4096, timeoutMilliseconds: 100) { try handle($0) }
+            now = clock.now
+            try feed()
+            for s in names.indices where now - lastMessage[s] >= idleTimeout && !aggregator.isIdle(names[s]) {
+                aggregator.setIdle(names[s], true)
+            }
+            try emit(aggregator.closeReady())
+            if now - lastCheckpoint >= interval {
+                if dirty { checkpoint() }
+                lastCheckpoint = now
+            }
+            if let untilIdle = options.untilIdle {
+                if assigned && now - lastAnyMessage >= untilIdle {
+                    endOfInput = true
+                    break
+                }
+                let joinLimit = max(untilIdle, .seconds(30))
+                if !assigned && now - started >= joinLimit {
+                    try? kafka.close()
+                    throw KafkaError(
+                        code: .timedOut,
+                        message: "no partition of \(config.kafka.topics.joined(separator: ", ")) was assigned within \(joinLimit) (are kafka.brokers and kafka.topics right?)",
+                        context: "joining group \(config.kafka.group) at \(config.kafka.brokers)")
+                }
+            }
+        }
+        if endOfInput {
+            try emit(aggregator.closeAll())
+        }
+        checkpoint()
+        try kafka.close()
+        consumer = nil
+        try results?.close(sync: true)
+        try deadLetters.close()
+        let elapsed = clock.now - started
+        summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return summary
+    }
+}

@@ -1,0 +1,56 @@
+import ArgumentParser
+import DriftCore
+import DriftEngine
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Attach to Kafka: consume the configured topics and monitor them live.",
+        discussion: """
+            Windows are kept per partition and checkpointed to checkpoint.dir every \
+            checkpoint.interval; offsets are committed only after a checkpoint is durable. \
+            A restart resumes from the newest checkpoint and rewrites nothing twice. \
+            SIGINT/SIGTERM: final checkpoint, offsets committed, exit 0.
+            """)
+
+    @Option(name: .long, help: "The YAML config.")
+    var config: String
+
+    @Option(name: .long, help: "Write window result records here (JSON lines).")
+    var results: String?
+
+    @Option(name: .customLong("dead-letter"), help: "Write rejected and late events here (NDJSON).")
+    var deadLetter: String?
+
+    @Option(name: .customLong("until-idle"), help: "Exit after no message for this long (e.g. 5s), closing every window.")
+    var untilIdle: String?
+
+    func validate() throws {
+        if let untilIdle, DurationText.microseconds(untilIdle) == nil {
+            throw ValidationError("--until-idle must be a duration such as 500ms, 5s or 2m, not \(untilIdle)")
+        }
+    }
+
+    func run() throws {
+        try Terminal.run {
+            StopSignal.install()
+            let cfg = try DriftlineConfig(contentsOf: config)
+            let live = try LiveRun(config: cfg, profile: try cfg.loadProfile())
+            var options = LiveRun.Options()
+            options.resultsPath = results
+            options.deadLetterPath = deadLetter
+            options.untilIdle = untilIdle.flatMap(DurationText.duration)
+            options.shouldStop = { StopSignal.requested }
+            options.notice = { Terminal.print($0) }
+            if Terminal.stderrIsTerminal {
+                options.onWindow = { window in
+                    let drifted = window.results.filter(\.drift)
+                    guard !drifted.isEmpty else { return }
+                    Terminal.print(WindowTable.render(window, features: drifted))
+                }
+            }
+            let summary = try live.run(options: options)
+            Terminal.print(summary.render())
+        }
+    }
+}
