@@ -148,6 +148,8 @@ public final class KafkaConsumer {
             return rd_kafka_queue_get_consumer(handle)
         }
         messages = .allocate(capacity: max(1, maxBatch))
+        // Without topics the consumer only reads group state (committed offsets).
+        guard !configuration.topics.isEmpty else { return }
         let list = rd_kafka_topic_partition_list_new(Int32(configuration.topics.count))!
         defer { rd_kafka_topic_partition_list_destroy(list) }
         for topic in configuration.topics {

@@ -1,0 +1,198 @@
+import DriftCore
+import DriftEngine
+import DriftKafka
+import Foundation
+import Synchronization
+import Testing
+
+/// A topic on the embedded broker filled with the Fixtures traffic, and a config for it.
+/// Immutable after `init`, so tests may share it across threads.
+final class LiveTopic: @unchecked Sendable {
+    let scratch: ScratchDirectory
+    let broker: EmbeddedBroker
+    let topic = "predictions"
+    let partitions: Int
+    let lines: [[UInt8]]
+
+    /// Produces every line of the Fixtures stream, line i to partition i % partitions, with the
+    /// real producer.
+    init(partitions: Int = 4) throws {
+        self.partitions = partitions
+        scratch = try ScratchDirectory()
+        broker = try EmbeddedBroker(topics: [(name: "predictions", partitions: partitions)])
+        let compressed = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Fixture.path("traffic/stream.ndjson.zst"))))
+        let text = try Zstd.decompress(compressed)
+        lines = text.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast().map(Array.init)
+        let producer = try KafkaProducer(.init(bootstrapServers: broker.bootstrapServers, properties: ["log_level": "0"]))
+        for (i, line) in lines.enumerated() {
+            try producer.send(topic: topic, partition: Int32(i % partitions), key: Array("k\(i)".utf8), value: line)
+        }
+        try producer.flush()
+        #expect(producer.delivered == lines.count)
+        _ = try ProfileBuild.run(
+            config: try DriftlineConfig(contentsOf: Fixture.path("fraud.yaml")),
+            inputs: [Fixture.path("traffic/reference.ndjson.zst")], output: scratch.file("reference.drp"))
+    }
+
+    deinit { broker.stop() }
+
+    /// A config for group `group` checkpointing into `state`.
+    func config(group: String, state: String, interval: String = "100ms") throws -> String {
+        var text = try String(contentsOfFile: Fixture.path("fraud.yaml"), encoding: .utf8)
+        text = text.replacingOccurrences(of: "profile: traffic/reference.drp", with: "profile: \(scratch.file("reference.drp"))")
+        text += """
+            kafka:
+              brokers: \(broker.bootstrapServers)
+              topics: [\(topic)]
+              group: \(group)
+              properties:
+                session.timeout.ms: "3000"
+                heartbeat.interval.ms: "300"
+                log_level: "0"
+            checkpoint:
+              dir: \(scratch.file(state))
+              interval: \(interval)
+
+            """
+        let path = scratch.file("\(group).yaml")
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+}
+
+/// The `driftline` executable built next to the test bundle.
+enum DriftlineBinary {
+    static var path: String {
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        return bundle.appendingPathComponent("driftline").path
+    }
+
+    static func spawn(_ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+}
+
+@Suite struct LiveRunTests {
+    func liveRun(_ topic: LiveTopic, group: String, results: String, untilIdle: Duration = .milliseconds(1500)) throws -> LiveSummary {
+        let config = try DriftlineConfig(contentsOf: try topic.config(group: group, state: "state-\(group)"))
+        var options = LiveRun.Options()
+        options.resultsPath = results
+        options.untilIdle = untilIdle
+        return try LiveRun(config: config, profile: try config.loadProfile()).run(options: options)
+    }
+
+    @Test func aLiveRunCountsEveryMessageAndCommitsWhatItCheckpointed() throws {
+        let topic = try LiveTopic()
+        let results = topic.scratch.file("live.jsonl")
+        let summary = try liveRun(topic, group: "g", results: results)
+        #expect(summary.messages == Int64(topic.lines.count))
+        #expect(summary.accepted + summary.rejected == summary.messages)
+        // The fixture has one bad line of each of five kinds.
+        #expect(summary.rejected == 5)
+        #expect(summary.windowsClosed == 26)
+        #expect(summary.checkpoints >= 1)
+        let lines = try String(contentsOfFile: results, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == summary.resultRecords)
+        // Offsets committed = the end of every partition.
+        let consumer = try KafkaConsumer(.init(
+            bootstrapServers: topic.broker.bootstrapServers, groupID: "g", topics: [], properties: ["log_level": "0"]))
+        let partitions = (0..<topic.partitions).map { TopicPartition(topic.topic, Int32($0)) }
+        let committed = try consumer.committed(partitions)
+        for p in partitions {
+            #expect(committed[p] == Int64(topic.lines.count / topic.partitions), "\(p)")
+        }
+
+        // A second run over the same group resumes from the checkpoint: nothing new to read,
+        // the results stay as they are.
+        let before = try Data(contentsOf: URL(fileURLWithPath: results))
+        let again = try liveRun(topic, group: "g", results: results, untilIdle: .milliseconds(500))
+        #expect(again.restoredFrom != nil)
+        #expect(again.messages == summary.messages)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: results)) == before)
+    }
+
+    /// SIGKILL at several moments, restart until the run ends by itself: the results file is
+    /// byte-identical to an uninterrupted run's.
+    @Test func killedAndRestartedRunsWriteTheSameResults() throws {
+        let topic = try LiveTopic()
+        let baseline = topic.scratch.file("baseline.jsonl")
+        _ = try liveRun(topic, group: "baseline", results: baseline)
+        let expected = try Data(contentsOf: URL(fileURLWithPath: baseline))
+        #expect(!expected.isEmpty)
+
+        // Kill points: right after the first checkpoint appears, and some time into consuming.
+        // The scenarios run side by side (each in its own group) to keep the suite short.
+        let delays = [0, 120, 400]
+        let outcomes = Mutex<[Int: String]>([:])
+        DispatchQueue.concurrentPerform(iterations: delays.count) { n in
+            let outcome: String
+            do {
+                outcome = try killAndRestart(topic, group: "killed\(n)", delayMilliseconds: delays[n], expected: expected)
+            } catch {
+                outcome = "\(error)"
+            }
+            outcomes.withLock { $0[n] = outcome }
+        }
+        for n in delays.indices {
+            #expect(outcomes.withLock { $0[n] } == "identical", "kill \(delays[n]) ms after the first checkpoint")
+        }
+    }
+
+    /// Runs `driftline run`, SIGKILLs it `delayMilliseconds` after its first checkpoint, runs it
+    /// again to the end and compares the results file with `expected`.
+    func killAndRestart(_ topic: LiveTopic, group: String, delayMilliseconds: Int, expected: Data) throws -> String {
+        let config = try topic.config(group: group, state: "state-\(group)", interval: "50ms")
+        let results = topic.scratch.file("\(group).jsonl")
+        let arguments = ["run", "--config", config, "--results", results, "--until-idle", "1500ms"]
+        let state = topic.scratch.file("state-\(group)")
+        let first = try DriftlineBinary.spawn(arguments)
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline && !FileManager.default.fileExists(atPath: state + "/checkpoint-000000000001.drc") {
+            usleep(5_000)
+        }
+        usleep(useconds_t(delayMilliseconds * 1000))
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        guard first.terminationReason == .uncaughtSignal else { return "the first run ended before it was killed" }
+        // The kill must interrupt real work: some results written, not all.
+        let atKill = (try? FileManager.default.attributesOfItem(atPath: results)[.size] as? Int) ?? 0
+        guard atKill < expected.count else { return "the first run had finished its work when it was killed" }
+        let second = try DriftlineBinary.spawn(arguments)
+        second.waitUntilExit()
+        guard second.terminationStatus == 0 else { return "the restart exited with \(second.terminationStatus)" }
+        let got = try Data(contentsOf: URL(fileURLWithPath: results))
+        return got == expected ? "identical" : "results differ: \(got.count) vs \(expected.count) bytes"
+    }
+
+    @Test func sigtermWritesAFinalCheckpointAndExitsZero() throws {
+        let topic = try LiveTopic()
+        let baseline = topic.scratch.file("baseline.jsonl")
+        _ = try liveRun(topic, group: "baseline", results: baseline)
+        let config = try topic.config(group: "term", state: "state-term", interval: "10s")
+        let results = topic.scratch.file("term.jsonl")
+        let arguments = ["run", "--config", config, "--results", results, "--until-idle", "1500ms"]
+        let first = try DriftlineBinary.spawn(arguments)
+        // Wait until it is consuming (results appear), then ask it to stop.
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline && ((try? FileManager.default.attributesOfItem(atPath: results)[.size] as? Int) ?? 0) == 0 {
+            usleep(5_000)
+        }
+        kill(first.processIdentifier, SIGTERM)
+        first.waitUntilExit()
+        #expect(first.terminationReason == .exit)
+        #expect(first.terminationStatus == 0)
+        // The interval is 10 s: the checkpoint that exists was written on the way out.
+        let store = try CheckpointStore(directory: topic.scratch.file("state-term"))
+        #expect(store.files().count == 1)
+        let second = try DriftlineBinary.spawn(arguments)
+        second.waitUntilExit()
+        #expect(second.terminationStatus == 0)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: results)) == Data(contentsOf: URL(fileURLWithPath: baseline)))
+    }
+}
