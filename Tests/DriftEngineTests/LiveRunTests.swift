@@ -195,4 +195,23 @@ enum DriftlineBinary {
         #expect(second.terminationStatus == 0)
         #expect(try Data(contentsOf: URL(fileURLWithPath: results)) == Data(contentsOf: URL(fileURLWithPath: baseline)))
     }
+
+    @Test func theDemoRunsEndToEndAndFindsTheInjectedDrift() throws {
+        let scratch = try ScratchDirectory()
+        var windows: [ClosedWindow] = []
+        let outcome = try Demo.run(
+            fixtures: Fixture.root.path, directory: scratch.file("demo"), notice: { _ in }, onWindow: { windows.append($0) })
+        #expect(outcome.produced == 24_008)
+        #expect(outcome.summary.messages == 24_008)
+        #expect(outcome.summary.rejected == 5)
+        #expect(outcome.summary.checkpoints >= 1)
+        // The traffic drifts halfway: the first half of the windows is clean, the second is not.
+        let full = windows.filter { $0.events >= 100 }
+        #expect(full.count == 24)
+        #expect(full.prefix(12).allSatisfy { !$0.results.contains(where: \.drift) })
+        #expect(full.suffix(12).allSatisfy { $0.results.filter(\.drift).count >= 4 })
+        let records = try String(contentsOfFile: outcome.resultsPath, encoding: .utf8).split(separator: "\n")
+        #expect(records.count == outcome.summary.resultRecords)
+        #expect(!(try CheckpointStore(directory: outcome.checkpointDirectory).files().isEmpty))
+    }
 }

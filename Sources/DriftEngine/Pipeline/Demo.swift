@@ -1,0 +1,119 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DriftCore
+import DriftKafka
+
+/// `driftline demo`: the whole product end to end on this machine. It starts the embedded
+/// broker, builds the reference profile from the Fixtures reference traffic, produces the
+/// Fixtures stream (drift injected halfway) through the real producer, and monitors the topic
+/// through the real consumer path (`driftline run` with `--until-idle`), writing results,
+/// dead letters and checkpoints into one directory.
+public enum Demo {
+    public struct Outcome: Sendable {
+        public var summary: LiveSummary
+        public var produced: Int
+        public var partitions: Int
+        public var directory: String
+        public var resultsPath: String
+        public var deadLetterPath: String
+        public var checkpointDirectory: String
+        public var profilePath: String
+    }
+
+    public static let topic = "predictions"
+    public static let partitions = 4
+
+    /// - Parameters:
+    ///   - fixtures: The `Fixtures` directory (with `fraud.yaml` and `traffic/`).
+    ///   - directory: Where the demo writes; its checkpoints from an earlier demo are removed,
+    ///     since they belong to a broker that no longer exists.
+    public static func run(
+        fixtures: String, directory: String, notice: @escaping (String) -> Void,
+        onWindow: ((ClosedWindow) throws -> Void)?
+    ) throws -> Outcome {
+        let configPath = fixtures + "/fraud.yaml"
+        let stream = fixtures + "/traffic/stream.ndjson.zst"
+        let reference = fixtures + "/traffic/reference.ndjson.zst"
+        for path in [configPath, stream, reference] where access(path, R_OK) != 0 {
+            throw FileError("cannot read \(path): run the demo from the repository root or pass --fixtures DIR")
+        }
+        try CheckpointStore.makeDirectory(directory)
+        let state = directory + "/state"
+        if let old = try? CheckpointStore(directory: state) {
+            for file in old.files() { unlink(file.path) }
+        }
+
+        var config = try DriftlineConfig(contentsOf: configPath)
+        let profilePath = directory + "/reference.drp"
+        notice("building the reference profile from \(reference)")
+        _ = try ProfileBuild.run(config: config, inputs: [reference], output: profilePath)
+        config.reference.profile = profilePath.hasPrefix("/") ? profilePath : cwd() + "/" + profilePath
+
+        let broker = try EmbeddedBroker(topics: [(name: topic, partitions: partitions)])
+        defer { broker.stop() }
+        notice("embedded broker at \(broker.bootstrapServers), topic \(topic) with \(partitions) partitions")
+
+        let produced = try produce(stream, to: broker.bootstrapServers)
+        notice("produced \(produced) messages through the Kafka producer; consuming as group driftline-demo")
+
+        config.kafka.brokers = broker.bootstrapServers
+        config.kafka.topics = [topic]
+        config.kafka.group = "driftline-demo"
+        config.checkpoint.directory = state.hasPrefix("/") ? state : cwd() + "/" + state
+        config.checkpoint.intervalMicroseconds = 1_000_000
+        let live = try LiveRun(config: config, profile: try config.loadProfile())
+        var options = LiveRun.Options()
+        options.resultsPath = directory + "/results.jsonl"
+        options.deadLetterPath = directory + "/dead-letters.ndjson"
+        options.untilIdle = .seconds(1)
+        options.onWindow = onWindow
+        options.notice = notice
+        options.extraProperties = ["log_level": "3"]
+        let summary = try live.run(options: options)
+        return Outcome(
+            summary: summary, produced: produced, partitions: partitions, directory: directory,
+            resultsPath: options.resultsPath!, deadLetterPath: options.deadLetterPath!,
+            checkpointDirectory: config.checkpoint.directory, profilePath: profilePath)
+    }
+
+    /// Produces every line of a (zstd) NDJSON file, round-robin over the partitions, keyed by
+    /// line number, and waits for every delivery report.
+    static func produce(_ path: String, to bootstrap: String) throws -> Int {
+        let producer = try KafkaProducer(.init(bootstrapServers: bootstrap, properties: ["log_level": "3"]))
+        let lines = LineReader(source: try ByteSource(path: path), maxLineBytes: 1 << 20)
+        var count = 0
+        var sendError: Error?
+        var more = true
+        while more && sendError == nil {
+            more = try lines.nextLines { line in
+                guard case .text(let bytes, let number) = line, sendError == nil else { return }
+                var key = String(number)
+                do {
+                    try key.withUTF8 { k in
+                        try producer.send(
+                            topic: topic, partition: Int32(count % partitions), key: UnsafeRawBufferPointer(k), value: bytes)
+                    }
+                    count += 1
+                } catch {
+                    sendError = error
+                }
+            }
+        }
+        if let sendError { throw sendError }
+        try producer.flush()
+        guard producer.failed == 0 else {
+            throw producer.firstFailure ?? KafkaError(code: .fail, message: "\(producer.failed) messages were not delivered")
+        }
+        return count
+    }
+
+    static func cwd() -> String {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let ok = buffer.withUnsafeMutableBufferPointer { p in
+            p.withMemoryRebound(to: CChar.self) { getcwd($0.baseAddress, $0.count) != nil }
+        }
+        guard ok else { return "." }
+        return String(decoding: buffer.prefix(while: { $0 != 0 }), as: UTF8.self)
+    }
+}
