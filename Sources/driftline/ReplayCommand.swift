@@ -10,7 +10,7 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .long, help: "The YAML config.")
     var config: String
 
-    @Option(name: .long, parsing: .upToNextOption, help: "Input files (NDJSON or CSV, zstd or not), replayed in order as one stream.")
+    @Option(name: .long, parsing: .upToNextOption, help: "Input files (NDJSON, CSV or recordings; zstd or not), replayed in order as one stream.")
     var input: [String]
 
     @Option(name: .long, help: "Write window result records here (JSON lines; - for stdout).")
@@ -24,6 +24,12 @@ struct ReplayCommand: ParsableCommand {
 
     @Flag(help: "Stop at the first bad event with exit code 2.")
     var strict = false
+
+    @Option(name: .customLong("to-topic"), help: "Produce the recorded messages into this topic instead of monitoring them.")
+    var toTopic: String?
+
+    @Option(name: .long, help: "Bootstrap servers for --to-topic (default: kafka.brokers of the config).")
+    var brokers: String?
 
     func validate() throws {
         _ = try parsedSpeed()
@@ -40,6 +46,16 @@ struct ReplayCommand: ParsableCommand {
     func run() throws {
         try Terminal.run {
             let cfg = try DriftlineConfig(contentsOf: config)
+            if let toTopic {
+                let bar = ProgressBar(enabled: Terminal.stderrIsTerminal)
+                let summary = try Reproducer.run(
+                    inputs: input, topic: toTopic, bootstrapServers: brokers ?? cfg.kafka.brokers,
+                    properties: cfg.kafka.properties, speed: try parsedSpeed(), progress: bar.update)
+                bar.finish()
+                for w in summary.warnings { Terminal.print("warning: \(w)") }
+                Terminal.print("produced \(summary.messages) messages into \(toTopic) in \(Double(Int(summary.seconds * 1000)) / 1000) s")
+                return
+            }
             let replay = try Replay(config: cfg, profile: try cfg.loadProfile())
             var options = Replay.Options()
             options.resultsPath = results

@@ -121,10 +121,8 @@ final class LiveSession {
     let results: FileWriter?
     let deadLetters: DeadLetterWriter
     let decoder: JSONEventDecoder
-    var slots: [TopicPartition: Int] = [:]
-    var names: [String] = []
-    var topicPartitions: [TopicPartition] = []
-    var batches: [EventBatch] = []
+    var pending: PartitionBatches
+    var names: [String] { pending.names }
     var nextOffsets: [Int64] = []
     var lastMessage: [ContinuousClock.Instant] = []
     var lastAnyMessage: ContinuousClock.Instant
@@ -148,6 +146,7 @@ final class LiveSession {
         store = try CheckpointStore(directory: config.resolve(config.checkpoint.directory))
         fingerprint = run.profile.fingerprint
         decoder = JSONEventDecoder(schema: config.input, limits: DecoderLimits())
+        pending = PartitionBatches(schema: config.input)
         aggregator = PartitionedAggregator(spec: run.spec, schema: config.input, profile: run.profile, decision: run.decision)
         let restored = store.loadNewest()
         for skipped in restored.skipped { options.notice("skipping checkpoint \(skipped)") }
@@ -185,14 +184,11 @@ final class LiveSession {
     }
 
     func slot(_ tp: TopicPartition) -> Int {
-        if let s = slots[tp] { return s }
-        let s = names.count
-        slots[tp] = s
-        names.append(tp.description)
-        topicPartitions.append(tp)
-        batches.append(EventBatch(numericCount: schema.numeric.count, categoricalCount: schema.categorical.count))
-        nextOffsets.append(positions[tp.description] ?? -1)
-        lastMessage.append(now)
+        let (s, created) = pending.slot(tp)
+        if created {
+            nextOffsets.append(positions[tp.description] ?? -1)
+            lastMessage.append(now)
+        }
         return s
     }
 
@@ -239,7 +235,7 @@ final class LiveSession {
         }
         guard let consumer else { return }
         var offsets: [TopicPartition: Int64] = [:]
-        for (s, tp) in topicPartitions.enumerated() where nextOffsets[s] >= 0 && consumer.assignment.contains(tp) {
+        for (s, tp) in pending.partitions.enumerated() where nextOffsets[s] >= 0 && consumer.assignment.contains(tp) {
             offsets[tp] = nextOffsets[s]
         }
         do {
@@ -275,7 +271,7 @@ final class LiveSession {
         case .message(let m):
             let s = slot(m.topicPartition)
             summary.messages += 1
-            if let reason = decoder.decode(m.value, position: m.offset, into: &batches[s]) {
+            if let reason = decoder.decode(m.value, position: m.offset, into: &pending.batches[s]) {
                 summary.rejectedByReason[reason, default: 0] += 1
                 try deadLetters.write(source: names[s], position: m.offset, reason: reason, raw: m.value)
             } else {
@@ -298,23 +294,7 @@ final class LiveSession {
 
     /// Adds the events decoded in the last poll to the windows, partition by partition.
     func feed() throws {
-        for s in batches.indices where batches[s].count > 0 {
-            let name = names[s]
-            let batch = batches[s]
-            var lateError: Error?
-            aggregator.add(batch, partition: name) { row in
-                summary.late += 1
-                do {
-                    try deadLetters.write(
-                        source: name, position: batch.positions[row], reason: .late,
-                        raw: UnsafeRawBufferPointer(start: nil, count: 0), eventTime: batch.timestamps[row])
-                } catch {
-                    if lateError == nil { lateError = error }
-                }
-            }
-            batches[s].removeAll()
-            if let lateError { throw lateError }
-        }
+        summary.late += try pending.feed(&aggregator, deadLetters: deadLetters) { $0 }
     }
 
     func run() throws -> LiveSummary {

@@ -29,6 +29,8 @@ public struct ReplaySummary: Sendable {
     public var resultRecords = 0
     public var inputBytes: Int64 = 0
     public var seconds: Double = 0
+    /// Things the user should know about the inputs (a recording cut short...).
+    public var warnings: [String] = []
 
     public var rejected: Int64 { rejectedByReason.values.reduce(0, +) }
 
@@ -42,6 +44,7 @@ public struct ReplaySummary: Sendable {
             s += "\n  rejected \(reason.rawValue): \(n)"
         }
         s += "\nwindows closed \(windowsClosed) (\(driftedWindows) with drift), result records \(resultRecords)"
+        for w in warnings { s += "\nwarning: \(w)" }
         if seconds > 0 {
             let rate = Double(accepted) / seconds
             s += "\n\(String(format3(seconds))) s, \(Int(rate)) events/s, \(Int(Double(inputBytes) / seconds / 1e6)) MB/s"
@@ -99,6 +102,13 @@ public final class Replay {
 
     /// Replays the inputs in order as one stream.
     public func run(inputs: [String], options: Options) throws -> ReplaySummary {
+        let recordings = inputs.filter { Recording.isRecording(path: $0) }
+        if !recordings.isEmpty {
+            if let other = inputs.first(where: { !recordings.contains($0) }) {
+                throw FileError("\(other) is not a recording: recordings cannot be replayed together with NDJSON or CSV files")
+            }
+            return try runRecordings(recordings, options: options)
+        }
         let clock = ContinuousClock()
         let started = clock.now
         var summary = ReplaySummary()
@@ -120,15 +130,7 @@ public final class Replay {
         var bytesBefore: Int64 = 0
 
         func emit(_ windows: [ClosedWindow]) throws {
-            for w in windows {
-                summary.windowsClosed += 1
-                if w.results.contains(where: \.drift) { summary.driftedWindows += 1 }
-                for line in ResultRecord.lines(for: w) {
-                    summary.resultRecords += 1
-                    try results?.writeLine(line)
-                }
-                try options.onWindow?(w)
-            }
+            try self.emit(windows, results: results, summary: &summary, options: options)
         }
 
         func feed(_ b: EventBatch, source: String) throws {
@@ -226,6 +228,93 @@ public final class Replay {
         let elapsed = clock.now - started
         summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return summary
+    }
+}
+
+extension Replay {
+    /// Replays recordings of Kafka traffic exactly as `driftline run` processed the same
+    /// messages: per-partition windows, partitions registered when they were assigned.
+    func runRecordings(_ inputs: [String], options: Options) throws -> ReplaySummary {
+        guard let profile else {
+            throw ConfigError("config: replaying a recording needs `reference.profile`; `from_stream` works with NDJSON and CSV inputs")
+        }
+        let clock = ContinuousClock()
+        let started = clock.now
+        var summary = ReplaySummary()
+        let deadLetters = try DeadLetterWriter(path: options.deadLetterPath)
+        let results = try options.resultsPath.map { try FileWriter(path: $0) }
+        let schema = config.input
+        let decoder = JSONEventDecoder(schema: schema, limits: DecoderLimits())
+        var aggregator = PartitionedAggregator(spec: spec, schema: schema, profile: profile, decision: decision)
+        var pending = PartitionBatches(schema: schema)
+        var pacingStart: (wall: ContinuousClock.Instant, event: Int64)?
+        let totalBytes = inputs.reduce(Int64(0)) { total, path in
+            var st = stat()
+            return total + (stat(path, &st) == 0 ? Int64(st.st_size) : 0)
+        }
+        var bytesBefore: Int64 = 0
+        for path in inputs {
+            let reader = try RecordingReader(path: path)
+            var newestTimestamp: Int64?
+            while try reader.read({ entry in
+                switch entry {
+                case .assignment(let partitions):
+                    for tp in partitions {
+                        let s = pending.slot(tp).slot
+                        aggregator.register(pending.names[s])
+                    }
+                case .message(let m):
+                    let s = pending.slot(m.topicPartition).slot
+                    summary.linesRead += 1
+                    if let reason = decoder.decode(m.value, position: m.offset, into: &pending.batches[s]) {
+                        summary.rejectedByReason[reason, default: 0] += 1
+                        try deadLetters.write(source: "\(path):\(pending.names[s])", position: m.offset, reason: reason, raw: m.value)
+                        if options.strict { throw StrictModeStop(source: "\(path):\(pending.names[s])", position: m.offset, reason: reason) }
+                    } else {
+                        summary.accepted += 1
+                    }
+                    if let t = m.timestamp { newestTimestamp = max(newestTimestamp ?? t, t) }
+                case .end:
+                    break
+                }
+            }) {
+                if let speed = options.speed, let t = newestTimestamp {
+                    if pacingStart == nil { pacingStart = (clock.now, t) }
+                    let due = pacingStart!.wall + .microseconds(Double(t - pacingStart!.event) * 1000 / speed)
+                    if due > clock.now { try? await_sleep(until: due, clock: clock) }
+                }
+                let late = try pending.feed(&aggregator, deadLetters: deadLetters) { "\(path):\($0)" }
+                summary.late += late
+                if options.strict && late > 0 {
+                    throw StrictModeStop(source: path, position: 0, reason: .late)
+                }
+                try emit(aggregator.closeReady(), results: results, summary: &summary, options: options)
+                options.progress?(bytesBefore + reader.fileBytesRead, totalBytes, summary.accepted)
+            }
+            if reader.truncated || !reader.endedCleanly {
+                summary.warnings.append("\(path) ends without its end entry (the recorder did not stop cleanly); its \(reader.entries) complete entries were replayed")
+            }
+            bytesBefore += reader.fileBytesRead
+        }
+        try emit(aggregator.closeAll(), results: results, summary: &summary, options: options)
+        try results?.close()
+        try deadLetters.close()
+        summary.inputBytes = bytesBefore
+        let elapsed = clock.now - started
+        summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return summary
+    }
+
+    func emit(_ windows: [ClosedWindow], results: FileWriter?, summary: inout ReplaySummary, options: Options) throws {
+        for w in windows {
+            summary.windowsClosed += 1
+            if w.results.contains(where: \.drift) { summary.driftedWindows += 1 }
+            for line in ResultRecord.lines(for: w) {
+                summary.resultRecords += 1
+                try results?.writeLine(line)
+            }
+            try options.onWindow?(w)
+        }
     }
 }
 

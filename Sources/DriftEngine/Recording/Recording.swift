@@ -1,0 +1,368 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DriftCore
+import DriftKafka
+import DriftStats
+
+/// Recorded Kafka traffic: every record of the consumed partitions (topic, partition, offset,
+/// timestamp, key, value, headers) and the moments partitions were assigned.
+///
+/// The file is a series of zstd frames (one per ~1 MiB of records, so a recorder that dies
+/// loses at most its last frame) whose content is:
+/// ```
+/// magic    8 bytes  "DRFTRECD"
+/// major    u16      readers refuse a newer major version
+/// minor    u16
+/// CRC      u32      CRC-32C of the 12 bytes above
+/// entries: type u8, body length u32, body CRC-32C u32, body
+///   1 message     topic (u32 length + UTF-8), partition i32, offset i64, timestamp i64 (ms, -1: none),
+///                 key length i32 (-1: no key) + key, value length u32 + value,
+///                 header count u16, each: name (u32 length + UTF-8), value length i32 (-1: null) + value
+///   2 assignment  count u32, each: topic (u32 length + UTF-8), partition i32
+///   3 end         messages u64 (written when the recorder stops cleanly)
+/// ```
+/// All integers little-endian.
+public enum Recording {
+    public static let magic: [UInt8] = Array("DRFTRECD".utf8)
+    public static let majorVersion: UInt16 = 1
+    public static let minorVersion: UInt16 = 0
+    static let headerSize = 16
+
+    enum EntryType: UInt8 {
+        case message = 1
+        case assignment = 2
+        case end = 3
+    }
+
+    static func header() -> [UInt8] {
+        var w = ByteWriter(capacity: headerSize)
+        w.raw(magic)
+        withUnsafeBytes(of: majorVersion.littleEndian) { w.raw($0) }
+        withUnsafeBytes(of: minorVersion.littleEndian) { w.raw($0) }
+        w.u32(CRC32C.checksum(w.bytes))
+        return w.bytes
+    }
+
+    /// Whether a file is a recording (compressed or not), from its first bytes.
+    public static func isRecording(path: String) -> Bool {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var head = [UInt8](repeating: 0, count: 1 << 16)
+        let n = head.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard n > 0 else { return false }
+        head.removeLast(head.count - n)
+        if head.starts(with: magic) { return true }
+        guard Zstd.isFrame(head) else { return false }
+        var plain: [UInt8] = []
+        let decompressor = ZstdDecompressor()
+        try? decompressor.decompress(head) { chunk in
+            if plain.count < 8 { plain.append(contentsOf: chunk.prefix(8 - plain.count)) }
+        }
+        return plain.starts(with: magic)
+    }
+}
+
+/// Writes a recording; see ``Recording``. Created 0600: it holds production data.
+public final class RecordingWriter {
+    public let path: String
+    let file: FileWriter
+    let compressor = ZstdCompressor(level: 3)
+    var pending = ByteWriter(capacity: 1 << 21)
+    var body = ByteWriter(capacity: 4096)
+    public private(set) var messages: UInt64 = 0
+    static let frameBytes = 1 << 20
+
+    public init(path: String) throws {
+        self.path = path
+        file = try FileWriter(path: path, mode: 0o600)
+        pending.raw(Recording.header())
+    }
+
+    func entry(_ type: Recording.EntryType) throws {
+        pending.u8(type.rawValue)
+        pending.u32(UInt32(body.bytes.count))
+        pending.u32(CRC32C.checksum(body.bytes))
+        pending.raw(body.bytes)
+        body = ByteWriter(capacity: 4096)
+        if pending.bytes.count >= Self.frameBytes { try flushFrame() }
+    }
+
+    /// Compresses what is pending as one complete zstd frame and writes it out.
+    func flushFrame() throws {
+        guard !pending.bytes.isEmpty else { return }
+        try compressor.compress(pending.bytes) { try file.write($0) }
+        try compressor.finish { try file.write($0) }
+        pending = ByteWriter(capacity: 1 << 21)
+        try file.flush()
+    }
+
+    public func append(
+        topic: String, partition: Int32, offset: Int64, timestamp: Int64?, key: UnsafeRawBufferPointer?,
+        value: UnsafeRawBufferPointer, headers: [KafkaHeader]
+    ) throws {
+        body.string(topic)
+        body.u32(UInt32(bitPattern: partition))
+        body.i64(offset)
+        body.i64(timestamp ?? -1)
+        if let key {
+            body.u32(UInt32(key.count))
+            body.raw(key)
+        } else {
+            body.u32(UInt32(bitPattern: -1))
+        }
+        body.u32(UInt32(value.count))
+        body.raw(value)
+        body.u8(UInt8(truncatingIfNeeded: headers.count))
+        body.u8(UInt8(truncatingIfNeeded: headers.count >> 8))
+        for h in headers.prefix(Int(UInt16.max)) {
+            body.string(h.name)
+            if let v = h.value {
+                body.u32(UInt32(v.count))
+                body.raw(v)
+            } else {
+                body.u32(UInt32(bitPattern: -1))
+            }
+        }
+        messages += 1
+        try entry(.message)
+    }
+
+    public func append(_ message: KafkaMessage) throws {
+        try append(
+            topic: message.topicPartition.topic, partition: message.topicPartition.partition, offset: message.offset,
+            timestamp: message.timestamp, key: message.key, value: message.value, headers: message.headers())
+    }
+
+    public func appendAssignment(_ partitions: [TopicPartition]) throws {
+        body.u32(UInt32(partitions.count))
+        for tp in partitions {
+            body.string(tp.topic)
+            body.u32(UInt32(bitPattern: tp.partition))
+        }
+        try entry(.assignment)
+    }
+
+    /// Writes the end entry, the last frame, and syncs the file.
+    public func close() throws {
+        body.u64(messages)
+        try entry(.end)
+        try flushFrame()
+        try file.close(sync: true)
+    }
+}
+
+/// One message of a recording, borrowed during ``RecordingReader/read(_:)``.
+public struct RecordedMessage {
+    public var topicPartition: TopicPartition
+    public var offset: Int64
+    /// Milliseconds since the epoch, `nil` when the record had none.
+    public var timestamp: Int64?
+    public var key: UnsafeRawBufferPointer?
+    public var value: UnsafeRawBufferPointer
+    let headerBytes: UnsafeRawBufferPointer
+    let headerCount: Int
+
+    /// The headers, copied out.
+    public func headers() -> [KafkaHeader] {
+        var cursor = ByteCursor(headerBytes)
+        var result: [KafkaHeader] = []
+        for _ in 0..<headerCount {
+            guard let name = cursor.string(), let length = cursor.u32() else { break }
+            if length == UInt32.max {
+                result.append(KafkaHeader(name: name, value: nil))
+            } else if let v = cursor.bytes(Int(length)) {
+                result.append(KafkaHeader(name: name, value: Array(v)))
+            }
+        }
+        return result
+    }
+}
+
+/// What a recording holds, in order.
+public enum RecordingEntry {
+    case message(RecordedMessage)
+    case assignment([TopicPartition])
+    case end(messages: UInt64)
+}
+
+/// Reads a recording sequentially, checking every entry's checksum.
+///
+/// A damaged entry stops the read with an error naming the file and the entry; a file that
+/// ends without its end entry (the recorder was killed) is read up to its last complete
+/// entry and reported through ``endedCleanly`` and ``truncated``.
+public final class RecordingReader {
+    public let path: String
+    let fd: Int32
+    var compressed = false
+    let decompressor = ZstdDecompressor()
+    var buffer: [UInt8] = []
+    var start = 0
+    var headerChecked = false
+    var atEnd = false
+    public private(set) var entries = 0
+    public private(set) var endedCleanly = false
+    /// The file ends inside an entry or a compressed frame (the recorder did not stop cleanly).
+    public private(set) var truncated = false
+    public private(set) var fileBytesRead: Int64 = 0
+    var chunk = [UInt8](repeating: 0, count: 1 << 17)
+
+    public init(path: String) throws {
+        self.path = path
+        fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw FileError.errno("cannot open", path) }
+    }
+
+    deinit { close(fd) }
+
+    /// Reads the next chunk of the file and hands every complete entry in it to `body`.
+    ///
+    /// - Returns: `false` once the file is exhausted.
+    public func read(_ body: (RecordingEntry) throws -> Void) throws -> Bool {
+        guard !atEnd else { return false }
+        let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+        if n < 0 {
+            if errno == EINTR { return true }
+            throw FileError.errno("cannot read", path)
+        }
+        fileBytesRead += Int64(n)
+        if start > 0 && start >= buffer.count / 2 {
+            buffer.removeFirst(start)
+            start = 0
+        }
+        if n == 0 {
+            atEnd = true
+            if compressed {
+                do { try decompressor.finish() } catch { truncated = true }
+            }
+            if !headerChecked { throw FileError("\(path): not a recording (too short)") }
+            // A recorder that was killed leaves part of an entry (or of a frame): the complete
+            // entries before it were read and checked.
+            if start < buffer.count { truncated = true }
+            return false
+        }
+        if fileBytesRead == Int64(n) {
+            compressed = Zstd.isFrame(chunk.prefix(n))
+        }
+        if compressed {
+            do {
+                try chunk.withUnsafeBytes { all in
+                    try decompressor.decompress(UnsafeRawBufferPointer(rebasing: all[0..<n])) { out in
+                        buffer.append(contentsOf: out)
+                    }
+                }
+            } catch {
+                throw FileError("\(path): damaged compressed data after \(entries) entries: \(error)")
+            }
+        } else {
+            buffer.append(contentsOf: chunk[0..<n])
+        }
+        try parse(body)
+        return true
+    }
+
+    func parse(_ body: (RecordingEntry) throws -> Void) throws {
+        try buffer.withUnsafeBytes { raw in
+            if !headerChecked {
+                guard raw.count - start >= Recording.headerSize else { return }
+                let head = UnsafeRawBufferPointer(rebasing: raw[start..<start + Recording.headerSize])
+                guard Array(head.prefix(8)) == Recording.magic else { throw FileError("\(path): not a recording") }
+                var cursor = ByteCursor(UnsafeRawBufferPointer(rebasing: head[8...]))
+                let major = cursor.u16()!, _ = cursor.u16()!, crc = cursor.u32()!
+                guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: head[0..<12])) == crc else {
+                    throw FileError("\(path): recording header checksum mismatch")
+                }
+                guard major <= Recording.majorVersion else {
+                    throw FileError("\(path): recording format \(major).x is newer than this driftline reads (\(Recording.majorVersion).x); upgrade driftline")
+                }
+                start += Recording.headerSize
+                headerChecked = true
+            }
+            while raw.count - start >= 9 {
+                var cursor = ByteCursor(UnsafeRawBufferPointer(rebasing: raw[start..<start + 9]))
+                let type = cursor.u8()!, length = Int(cursor.u32()!), crc = cursor.u32()!
+                guard raw.count - start - 9 >= length else { return }
+                let entryBody = UnsafeRawBufferPointer(rebasing: raw[start + 9..<start + 9 + length])
+                guard CRC32C.checksum(entryBody) == crc else {
+                    throw FileError("\(path): entry \(entries + 1) is damaged (checksum mismatch)")
+                }
+                guard let entry = decode(type, entryBody) else {
+                    throw FileError("\(path): entry \(entries + 1) is malformed")
+                }
+                start += 9 + length
+                entries += 1
+                if case .end = entry { endedCleanly = true }
+                try body(entry)
+            }
+        }
+    }
+
+    func decode(_ type: UInt8, _ body: UnsafeRawBufferPointer) -> RecordingEntry? {
+        var c = ByteCursor(body)
+        switch Recording.EntryType(rawValue: type) {
+        case .message:
+            guard let topic = c.string(), let partition = c.u32(), let offset = c.u64(), let timestamp = c.u64(),
+                  let keyLength = c.u32()
+            else { return nil }
+            var key: UnsafeRawBufferPointer?
+            if keyLength != UInt32.max {
+                guard let k = c.bytes(Int(keyLength)) else { return nil }
+                key = k
+            }
+            guard let valueLength = c.u32(), let value = c.bytes(Int(valueLength)), let headerCount = c.u16() else { return nil }
+            let ts = Int64(bitPattern: timestamp)
+            return .message(RecordedMessage(
+                topicPartition: TopicPartition(topic, Int32(bitPattern: partition)), offset: Int64(bitPattern: offset),
+                timestamp: ts < 0 ? nil : ts, key: key, value: value, headerBytes: c.rest, headerCount: Int(headerCount)))
+        case .assignment:
+            guard let count = c.u32() else { return nil }
+            var partitions: [TopicPartition] = []
+            for _ in 0..<count {
+                guard let topic = c.string(), let p = c.u32() else { return nil }
+                partitions.append(TopicPartition(topic, Int32(bitPattern: p)))
+            }
+            return .assignment(partitions)
+        case .end:
+            guard let n = c.u64() else { return nil }
+            return .end(messages: n)
+        case nil:
+            return nil
+        }
+    }
+}
+
+/// Bounds-checked little-endian reads from borrowed bytes (`nil` past the end).
+struct ByteCursor {
+    let bytes: UnsafeRawBufferPointer
+    var position = 0
+
+    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+    var rest: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: bytes[position...]) }
+
+    mutating func bytes(_ n: Int) -> UnsafeRawBufferPointer? {
+        guard n >= 0, bytes.count - position >= n else { return nil }
+        defer { position += n }
+        return UnsafeRawBufferPointer(rebasing: bytes[position..<position + n])
+    }
+
+    mutating func u8() -> UInt8? { bytes(1).map { $0[0] } }
+
+    mutating func u16() -> UInt16? {
+        bytes(2).map { UInt16($0[0]) | UInt16($0[1]) << 8 }
+    }
+
+    mutating func u32() -> UInt32? {
+        bytes(4).map { b in (0..<4).reduce(UInt32(0)) { $0 | UInt32(b[$1]) << (8 * UInt32($1)) } }
+    }
+
+    mutating func u64() -> UInt64? {
+        bytes(8).map { b in (0..<8).reduce(UInt64(0)) { $0 | UInt64(b[$1]) << (8 * UInt64($1)) } }
+    }
+
+    mutating func string() -> String? {
+        guard let n = u32(), let b = bytes(Int(n)) else { return nil }
+        return String(decoding: b, as: UTF8.self)
+    }
+}
