@@ -25,7 +25,11 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("until-idle"), help: "Exit after no message for this long (e.g. 5s), closing every window.")
     var untilIdle: String?
 
+    @Option(name: .customLong("max-messages"), help: "Exit after this many messages, closing every window.")
+    var maxMessages: Int64?
+
     func validate() throws {
+        if let maxMessages, maxMessages < 1 { throw ValidationError("--max-messages must be at least 1") }
         if let untilIdle, DurationText.microseconds(untilIdle) == nil {
             throw ValidationError("--until-idle must be a duration such as 500ms, 5s or 2m, not \(untilIdle)")
         }
@@ -40,6 +44,7 @@ struct RunCommand: ParsableCommand {
             options.resultsPath = results
             options.deadLetterPath = deadLetter
             options.untilIdle = untilIdle.flatMap(DurationText.duration)
+            options.maxMessages = maxMessages
             options.shouldStop = { StopSignal.requested }
             options.notice = { Terminal.print($0) }
             if Terminal.stderrIsTerminal {

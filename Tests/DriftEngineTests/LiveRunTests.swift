@@ -14,27 +14,33 @@ final class LiveTopic: @unchecked Sendable {
     let partitions: Int
     let lines: [[UInt8]]
 
-    /// Produces every line of the Fixtures stream, line i to partition i % partitions, with the
-    /// real producer.
-    init(partitions: Int = 4) throws {
+    /// With `produce`, produces every line of the Fixtures stream (``produce(_:)``).
+    init(partitions: Int = 4, brokers: Int = 1, produce: Bool = true) throws {
         self.partitions = partitions
         scratch = try ScratchDirectory()
-        broker = try EmbeddedBroker(topics: [(name: "predictions", partitions: partitions)])
+        broker = try EmbeddedBroker(brokers: brokers, topics: [(name: "predictions", partitions: partitions)])
         let compressed = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Fixture.path("traffic/stream.ndjson.zst"))))
         let text = try Zstd.decompress(compressed)
         lines = text.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast().map(Array.init)
-        let producer = try KafkaProducer(.init(bootstrapServers: broker.bootstrapServers, properties: ["log_level": "0"]))
-        for (i, line) in lines.enumerated() {
-            try producer.send(topic: topic, partition: Int32(i % partitions), key: Array("k\(i)".utf8), value: line)
-        }
-        try producer.flush()
-        #expect(producer.delivered == lines.count)
+        if produce { try self.produce(0..<lines.count) }
         _ = try ProfileBuild.run(
             config: try DriftlineConfig(contentsOf: Fixture.path("fraud.yaml")),
             inputs: [Fixture.path("traffic/reference.ndjson.zst")], output: scratch.file("reference.drp"))
     }
 
     deinit { broker.stop() }
+
+    /// Produces lines `range` with the real (idempotent, so never reordered or doubled)
+    /// producer, line i to partition i % partitions, and waits for every delivery.
+    func produce(_ range: Range<Int>) throws {
+        let producer = try KafkaProducer(.init(
+            bootstrapServers: broker.bootstrapServers, properties: ["log_level": "0", "enable.idempotence": "true"]))
+        for i in range {
+            try producer.send(topic: topic, partition: Int32(i % partitions), key: Array("k\(i)".utf8), value: lines[i])
+        }
+        try producer.flush(timeoutMilliseconds: 60_000)
+        #expect(producer.delivered == range.count)
+    }
 
     /// A config for group `group` checkpointing into `state`.
     func config(group: String, state: String, interval: String = "100ms") throws -> String {

@@ -59,6 +59,9 @@ public final class LiveRun {
         public var deadLetterPath: String?
         /// Stop after no message for this long, closing every open window (end of input).
         public var untilIdle: Duration?
+        /// End after this many messages, closing every open window (end of input); messages
+        /// beyond it in the same poll are not taken (their offsets are not committed).
+        public var maxMessages: Int64?
         /// Polled between batches: `true` ends the run with a final checkpoint (no window is
         /// closed early).
         public var shouldStop: () -> Bool = { false }
@@ -269,6 +272,7 @@ final class LiveSession {
     func handle(_ event: KafkaConsumerEvent) throws {
         switch event {
         case .message(let m):
+            if let max = options.maxMessages, summary.messages >= max { return }
             let s = slot(m.topicPartition)
             summary.messages += 1
             if let reason = decoder.decode(m.value, position: m.offset, into: &pending.batches[s]) {
@@ -323,6 +327,10 @@ final class LiveSession {
             if now - lastCheckpoint >= interval {
                 if dirty { checkpoint() }
                 lastCheckpoint = now
+            }
+            if let max = options.maxMessages, summary.messages >= max {
+                endOfInput = true
+                break
             }
             if let untilIdle = options.untilIdle {
                 if assigned && now - lastAnyMessage >= untilIdle {
