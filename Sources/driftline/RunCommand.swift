@@ -28,7 +28,11 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("max-messages"), help: "Exit after this many messages, closing every window.")
     var maxMessages: Int64?
 
+    @Flag(name: .customLong("consume-only"), help: "Measure the consumer alone: count messages without decoding, windows, checkpoints or commits (needs --until-idle).")
+    var consumeOnly = false
+
     func validate() throws {
+        if consumeOnly && untilIdle == nil { throw ValidationError("--consume-only needs --until-idle") }
         if let maxMessages, maxMessages < 1 { throw ValidationError("--max-messages must be at least 1") }
         if let untilIdle, DurationText.microseconds(untilIdle) == nil {
             throw ValidationError("--until-idle must be a duration such as 500ms, 5s or 2m, not \(untilIdle)")
@@ -39,6 +43,12 @@ struct RunCommand: ParsableCommand {
         try Terminal.run {
             StopSignal.install()
             let cfg = try DriftlineConfig(contentsOf: config)
+            if consumeOnly, let idle = untilIdle.flatMap(DurationText.duration) {
+                let r = try LiveRun.consumeOnly(config: cfg, untilIdle: idle)
+                let rate = r.activeSeconds > 0 ? Int(Double(r.messages) / r.activeSeconds) : 0
+                Terminal.print("consume-only: \(r.messages) messages, \(r.bytes) bytes; \(Double(Int(r.activeSeconds * 1000)) / 1000) s from the first message to the last: \(rate) messages/s")
+                return
+            }
             let live = try LiveRun(config: cfg, profile: try cfg.loadProfile())
             var options = LiveRun.Options()
             options.resultsPath = results

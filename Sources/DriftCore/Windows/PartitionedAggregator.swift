@@ -156,7 +156,7 @@ extension WindowAggregator {
             w.string(modelNames[key.model])
             w.int(state.events)
             w.int(state.numeric.count)
-            for s in state.numeric { s.encode(to: &w) }
+            for s in state.numeric { s.encodeCounts(to: &w) }
             w.int(state.categorical.count)
             for c in state.categorical { c.encode(to: &w) }
         }
@@ -175,13 +175,13 @@ extension WindowAggregator {
             let reference = references[slot]
             let events = try r.int()
             guard try r.int() == schema.numeric.count else { throw ByteReaderError("numeric feature count differs from the config") }
-            var numeric: [NumericSummary] = []
+            var numeric = emptyState(slot).numeric
             for f in schema.numeric.indices {
-                let s = try NumericSummary(from: &r)
-                guard s.psiEdges == reference.numeric[f].psiEdges, s.fine.edges == reference.numeric[f].fine.edges else {
-                    throw ByteReaderError("the bins of \(schema.numeric[f]) differ from the reference profile's")
+                do {
+                    try numeric[f].decodeCounts(from: &r)
+                } catch {
+                    throw ByteReaderError("\(schema.numeric[f]): \(error)")
                 }
-                numeric.append(s)
             }
             guard try r.int() == schema.categorical.count else { throw ByteReaderError("categorical feature count differs from the config") }
             var categorical: [CategoricalCounts] = []

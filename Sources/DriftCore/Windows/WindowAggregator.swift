@@ -103,6 +103,9 @@ public struct WindowAggregator: Sendable {
     var modelNames: [String] = []
     var modelSlots: [String: Int] = [:]
     var references: [ModelReference] = []
+    /// Per model slot, the state of a window without events: new windows copy it, sharing
+    /// the edges and lookup tables instead of building them again.
+    var emptyStates: [State] = []
     var open: [Key: State] = [:]
     var codes: [UInt32] = []
 
@@ -121,9 +124,15 @@ public struct WindowAggregator: Sendable {
         let s = modelNames.count
         modelNames.append(name)
         modelSlots[name] = s
-        references.append(profile.reference(forModel: name))
+        let reference = profile.reference(forModel: name)
+        references.append(reference)
+        emptyStates.append(State(
+            numeric: reference.numeric.map { NumericSummary(psiEdges: $0.psiEdges, fineEdges: $0.fine.edges) },
+            categorical: reference.categorical.map { CategoricalCounts(categoryCount: $0.dictionary.categories.count) }))
         return s
     }
+
+    func emptyState(_ slot: Int) -> State { emptyStates[slot] }
 
     /// Adds a batch of events.
     ///
@@ -202,11 +211,7 @@ public struct WindowAggregator: Sendable {
         }
         for j in 0..<Int64(spec.windowsPerEvent) {
             let k = Key(window: key.window - j, model: key.model)
-            if open[k] == nil {
-                open[k] = State(
-                    numeric: reference.numeric.map { NumericSummary(psiEdges: $0.psiEdges, fineEdges: $0.fine.edges) },
-                    categorical: reference.categorical.map { CategoricalCounts(categoryCount: $0.dictionary.categories.count) })
-            }
+            if open[k] == nil { open[k] = emptyStates[key.model] }
             open[k]!.events += rows.count
             for f in schema.numeric.indices {
                 batch.numeric[f].withUnsafeBufferPointer { column in

@@ -67,6 +67,26 @@ public final class FileWriter {
         if buffer.count >= 1 << 16 { try flush() }
     }
 
+    /// Writes a large block without copying it into the buffer first.
+    public func write(_ block: [UInt8]) throws {
+        guard block.count >= 1 << 16 else {
+            buffer.append(contentsOf: block)
+            if buffer.count >= 1 << 16 { try flush() }
+            return
+        }
+        try flush()
+        var offset = 0
+        while offset < block.count {
+            let n = block.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileError.errno("cannot write", path)
+            }
+            offset += n
+        }
+        bytesWritten += Int64(block.count)
+    }
+
     public func writeLine(_ s: String) throws {
         var s = s
         s.withUTF8 { buffer.append(contentsOf: $0) }
@@ -91,7 +111,8 @@ public final class FileWriter {
     /// Flushes and fsyncs: everything written so far survives a crash.
     public func sync() throws {
         try flush()
-        guard fd <= 2 || fsync(fd) == 0 else { throw FileError.errno("cannot sync", path) }
+        // EINVAL: a pipe or device such as /dev/null, which has nothing to sync.
+        guard fd <= 2 || fsync(fd) == 0 || errno == EINVAL else { throw FileError.errno("cannot sync", path) }
     }
 
     /// Flushes, and for atomic writers fsyncs and renames into place.
@@ -100,7 +121,7 @@ public final class FileWriter {
         try flush()
         closed = true
         if sync || temporaryPath != nil {
-            guard fsync(fd) == 0 || fd <= 2 else { throw FileError.errno("cannot sync", path) }
+            guard fd <= 2 || fsync(fd) == 0 || errno == EINVAL else { throw FileError.errno("cannot sync", path) }
         }
         if fd > 2 { Glibc.close(fd) }
         if let temporaryPath {

@@ -22,6 +22,8 @@ public struct LiveSummary: Sendable {
     /// The checkpoint the run resumed from.
     public var restoredFrom: String?
     public var seconds: Double = 0
+    /// From the first message to the last: the consuming part of ``seconds``.
+    public var activeSeconds: Double = 0
 
     public var rejected: Int64 { rejectedByReason.values.reduce(0, +) }
 
@@ -38,7 +40,10 @@ public struct LiveSummary: Sendable {
         if let restoredFrom { s += "; resumed from \(restoredFrom)" }
         if kafkaErrors > 0 { s += "\nkafka errors reported (and retried by librdkafka): \(kafkaErrors)" }
         if seconds > 0 {
-            s += "\n\(Double(Int(seconds * 1000)) / 1000) s, \(Int(Double(messages) / seconds)) messages/s"
+            s += "\n\(Double(Int(seconds * 1000)) / 1000) s in all"
+            if activeSeconds > 0 {
+                s += "; \(Double(Int(activeSeconds * 1000)) / 1000) s from the first message to the last: \(Int(Double(messages) / activeSeconds)) messages/s"
+            }
         }
         return s
     }
@@ -129,6 +134,7 @@ final class LiveSession {
     var nextOffsets: [Int64] = []
     var lastMessage: [ContinuousClock.Instant] = []
     var lastAnyMessage: ContinuousClock.Instant
+    var firstMessage: ContinuousClock.Instant?
     var now: ContinuousClock.Instant
     var dirty = false
     var assigned = false
@@ -284,6 +290,7 @@ final class LiveSession {
             nextOffsets[s] = m.offset + 1
             lastMessage[s] = now
             lastAnyMessage = now
+            if firstMessage == nil { firstMessage = now }
             dirty = true
         case .partitionEnd:
             break
@@ -355,8 +362,58 @@ final class LiveSession {
         consumer = nil
         try results?.close(sync: true)
         try deadLetters.close()
-        let elapsed = clock.now - started
-        summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        summary.seconds = seconds(clock.now - started)
+        if let firstMessage { summary.activeSeconds = seconds(lastAnyMessage - firstMessage) }
         return summary
+    }
+
+    func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+}
+
+extension LiveRun {
+    /// The consume-only baseline of the throughput target: the same consumer, configuration
+    /// and poll loop as ``run(options:)``, but messages are only counted (every value byte
+    /// summed, so the payload is read) — no decoding, windows or checkpoints, no commits.
+    ///
+    /// - Returns: Messages, value bytes and seconds from the first message to the last.
+    public static func consumeOnly(
+        config: DriftlineConfig, untilIdle: Duration, extraProperties: [String: String] = [:]
+    ) throws -> (messages: Int64, bytes: Int64, activeSeconds: Double, checksum: UInt64) {
+        var properties = config.kafka.properties
+        for (k, v) in extraProperties { properties[k] = v }
+        let consumer = try KafkaConsumer(.init(
+            bootstrapServers: config.kafka.brokers, groupID: config.kafka.group, topics: config.kafka.topics,
+            properties: properties))
+        let clock = ContinuousClock()
+        let started = clock.now
+        var messages: Int64 = 0, bytes: Int64 = 0, checksum: UInt64 = 0
+        var first: ContinuousClock.Instant?
+        var last = clock.now
+        var assigned = false
+        consumer.onAssign = { _ in
+            assigned = true
+            last = clock.now
+            return [:]
+        }
+        while true {
+            try consumer.poll(maxMessages: 4096, timeoutMilliseconds: 100) { event in
+                guard case .message(let m) = event else { return }
+                let now = clock.now
+                if first == nil { first = now }
+                last = now
+                messages += 1
+                bytes += Int64(m.value.count)
+                for b in m.value { checksum &+= UInt64(b) }
+            }
+            if assigned && clock.now - last >= untilIdle { break }
+            if !assigned && clock.now - started >= max(untilIdle, .seconds(30)) {
+                throw KafkaError(code: .timedOut, message: "no partition was assigned", context: "joining group \(config.kafka.group)")
+            }
+        }
+        try consumer.close()
+        let active = first.map { last - $0 } ?? .zero
+        return (messages, bytes, Double(active.components.seconds) + Double(active.components.attoseconds) / 1e18, checksum)
     }
 }

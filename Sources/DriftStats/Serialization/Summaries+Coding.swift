@@ -153,3 +153,86 @@ extension CategoricalCounts {
         self.init(counts: counts, unseen: try r.u64(), missing: try r.u64())
     }
 }
+
+// MARK: - Window state (edges known to the reader)
+
+extension NumericSummary {
+    /// Writes the counts and moments but not the edges: for state whose edges the reader
+    /// takes from the reference profile (checkpoints), where edges would be most of the bytes.
+    public func encodeCounts(to w: inout ByteWriter) {
+        moments.encode(to: &w)
+        // A window of one partition touches few of the fine bins: list those when it pays.
+        let used = fine.counts.indices.filter {
+            fine.counts[$0] != 0 || fine.rightEdgeCounts[$0] != 0 || fine.offsetSums[$0].bitPattern != 0
+        }
+        if used.count * 28 < fine.counts.count * 24 {
+            w.u8(1)
+            w.u64(UInt64(used.count))
+            for i in used {
+                w.u32(UInt32(i))
+                w.u64(fine.counts[i])
+                w.u64(fine.rightEdgeCounts[i])
+                w.f64(fine.offsetSums[i])
+            }
+        } else {
+            w.u8(0)
+            w.u64s(fine.counts)
+            w.u64s(fine.rightEdgeCounts)
+            w.f64s(fine.offsetSums)
+        }
+        w.u64(fine.missing)
+        w.u64(fine.positiveInfinities)
+        w.u64(fine.negativeInfinities)
+        if let p = separatePSI {
+            w.u64s(p.counts)
+            w.u64(p.missing)
+        }
+    }
+
+    /// Reads what ``encodeCounts(to:)`` wrote into this summary, which must be an empty one
+    /// over the same edges.
+    public mutating func decodeCounts(from r: inout ByteReader) throws(ByteReaderError) {
+        let moments = try Moments(from: &r)
+        let bins = fine.edges.binCount
+        var c: [UInt64], e: [UInt64], s: [Double]
+        switch try r.u8() {
+        case 0:
+            c = try r.u64s()
+            e = try r.u64s()
+            s = try r.f64s()
+        case 1:
+            c = Array(repeating: 0, count: bins)
+            e = c
+            s = Array(repeating: 0, count: bins)
+            let used = try r.count(unit: 28)
+            var previous = -1
+            for _ in 0..<used {
+                let i = Int(try r.u32())
+                guard i > previous, i < bins else { throw ByteReaderError("sparse histogram bin \(i) out of order or range") }
+                previous = i
+                c[i] = try r.u64()
+                e[i] = try r.u64()
+                s[i] = try r.f64()
+            }
+        default:
+            throw ByteReaderError("unknown histogram encoding")
+        }
+        guard c.count == bins, e.count == bins, s.count == bins else {
+            throw ByteReaderError("histogram arrays do not match the reference's \(bins) bins")
+        }
+        self.moments = moments
+        fine.counts = c
+        fine.rightEdgeCounts = e
+        fine.offsetSums = s
+        fine.missing = try r.u64()
+        fine.positiveInfinities = try r.u64()
+        fine.negativeInfinities = try r.u64()
+        if let p = separatePSI {
+            let counts = try r.u64s()
+            guard let restored = BinnedCounts(edges: p.edges, counts: counts, missing: try r.u64()) else {
+                throw ByteReaderError("PSI counts do not match their bins")
+            }
+            separatePSI = restored
+        }
+    }
+}
