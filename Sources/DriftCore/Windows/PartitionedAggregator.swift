@@ -43,7 +43,9 @@ public struct PartitionedAggregator: Sendable {
     /// Makes a partition hold the watermark back from now on, even before its first event.
     public mutating func register(_ partition: String) {
         if parts[partition] == nil {
-            parts[partition] = WindowAggregator(spec: spec, schema: schema, profile: evaluator.profile, decision: decision)
+            // A copy of the evaluator: no events, and it shares the selected profile, the model
+            // references and the empty window states instead of building them per partition.
+            parts[partition] = evaluator
         }
     }
 
