@@ -58,13 +58,19 @@ struct RunCommand: ParsableCommand {
             options.shouldStop = { StopSignal.requested }
             options.notice = { Terminal.print($0) }
             if Terminal.stderrIsTerminal {
+                let status = StatusLine()
+                options.status = { s in
+                    status.show("messages \(s.messages), lag \(s.totalLag.map(String.init) ?? "-"), windows closed \(s.windowsClosed) (\(s.driftedWindows) drifted), checkpoints \(s.checkpoints)")
+                }
                 options.onWindow = { window in
+                    status.clear()
                     let drifted = window.results.filter(\.drift)
                     guard !drifted.isEmpty else { return }
                     Terminal.print(WindowTable.render(window, features: drifted))
                 }
             }
             let summary = try live.run(options: options)
+            if Terminal.stderrIsTerminal { StatusLine().clear() }
             Terminal.print(summary.render())
         }
     }

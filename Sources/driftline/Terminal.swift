@@ -82,3 +82,15 @@ final class ProgressBar {
         clear.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     }
 }
+
+/// One line of status on a terminal, redrawn in place.
+final class StatusLine {
+    func show(_ text: String) {
+        var line = "\r" + text.padding(79) + "\r"
+        line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+    }
+
+    func clear() {
+        show("")
+    }
+}

@@ -85,19 +85,26 @@ enum DriftlineBinary {
 }
 
 @Suite struct LiveRunTests {
-    func liveRun(_ topic: LiveTopic, group: String, results: String, untilIdle: Duration = .milliseconds(1500)) throws -> LiveSummary {
+    func liveRun(
+        _ topic: LiveTopic, group: String, results: String, untilIdle: Duration = .milliseconds(1500),
+        properties: [String: String] = [:]
+    ) throws -> LiveSummary {
         let config = try DriftlineConfig(contentsOf: try topic.config(group: group, state: "state-\(group)"))
         var options = LiveRun.Options()
         options.resultsPath = results
         options.untilIdle = untilIdle
+        options.extraProperties = properties
         return try LiveRun(config: config, profile: try config.loadProfile()).run(options: options)
     }
 
     @Test func aLiveRunCountsEveryMessageAndCommitsWhatItCheckpointed() throws {
         let topic = try LiveTopic()
         let results = topic.scratch.file("live.jsonl")
-        let summary = try liveRun(topic, group: "g", results: results)
+        let summary = try liveRun(topic, group: "g", results: results, properties: ["statistics.interval.ms": "200"])
         #expect(summary.messages == Int64(topic.lines.count))
+        // librdkafka's statistics: every partition caught up.
+        #expect(summary.lag.count == topic.partitions)
+        #expect(summary.totalLag == 0)
         #expect(summary.accepted + summary.rejected == summary.messages)
         // The fixture has one bad line of each of five kinds.
         #expect(summary.rejected == 5)

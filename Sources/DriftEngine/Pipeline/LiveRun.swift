@@ -24,6 +24,10 @@ public struct LiveSummary: Sendable {
     public var seconds: Double = 0
     /// From the first message to the last: the consuming part of ``seconds``.
     public var activeSeconds: Double = 0
+    /// Consumer lag per partition from librdkafka's latest statistics (messages behind the
+    /// partition's end); empty before the first statistics.
+    public var lag: [String: Int64] = [:]
+    public var totalLag: Int64? { lag.isEmpty ? nil : lag.values.reduce(0, +) }
 
     public var rejected: Int64 { rejectedByReason.values.reduce(0, +) }
 
@@ -74,6 +78,8 @@ public final class LiveRun {
         public var onWindow: ((ClosedWindow) throws -> Void)?
         /// Human notices (resume, skipped checkpoints, Kafka errors).
         public var notice: (String) -> Void = { _ in }
+        /// Called about once a second with the counts so far (progress on a terminal).
+        public var status: ((LiveSummary) -> Void)?
         /// Extra librdkafka properties over the config's (tests use short timeouts).
         public var extraProperties: [String: String] = [:]
         public init() {}
@@ -310,6 +316,8 @@ final class LiveSession {
 
     func run() throws -> LiveSummary {
         var properties = config.kafka.properties
+        // Consumer lag comes from librdkafka's statistics.
+        if properties["statistics.interval.ms"] == nil { properties["statistics.interval.ms"] = "5000" }
         for (k, v) in options.extraProperties { properties[k] = v }
         let kafka = try KafkaConsumer(.init(
             bootstrapServers: config.kafka.brokers, groupID: config.kafka.group, topics: config.kafka.topics,
@@ -317,6 +325,10 @@ final class LiveSession {
         consumer = kafka
         kafka.onAssign = { [unowned self] in assign($0) }
         kafka.onRevoke = { [unowned self] in revoke($0) }
+        kafka.onStatistics = { [unowned self] json in
+            if let lag = ConsumerStatistics.lag(json) { summary.lag = lag }
+        }
+        var lastStatus = clock.now
 
         var lastCheckpoint = clock.now
         let interval = Duration.microseconds(config.checkpoint.intervalMicroseconds)
@@ -334,6 +346,10 @@ final class LiveSession {
             if now - lastCheckpoint >= interval {
                 if dirty { checkpoint() }
                 lastCheckpoint = now
+            }
+            if let status = options.status, now - lastStatus >= .seconds(1) {
+                lastStatus = now
+                status(summary)
             }
             if let max = options.maxMessages, summary.messages >= max {
                 endOfInput = true

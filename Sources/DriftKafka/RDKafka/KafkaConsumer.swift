@@ -104,6 +104,13 @@ public final class KafkaConsumer {
         set { callbacks.onRevoke = newValue }
     }
 
+    /// Called with librdkafka's statistics JSON every `statistics.interval.ms` (off unless that
+    /// property is set), inside ``poll(maxMessages:timeoutMilliseconds:_:)``.
+    public var onStatistics: ((String) -> Void)? {
+        get { callbacks.onStatistics }
+        set { callbacks.onStatistics = newValue }
+    }
+
     /// Partitions currently assigned.
     public var assignment: Set<TopicPartition> { callbacks.assignment }
 
@@ -131,6 +138,7 @@ public final class KafkaConsumer {
             rd_kafka_conf_set_opaque(conf, reference.toOpaque())
             rd_kafka_conf_set_rebalance_cb(conf, consumerRebalance)
             rd_kafka_conf_set_error_cb(conf, consumerError)
+            rd_kafka_conf_set_stats_cb(conf, consumerStatistics)
         }
         let client: RDKafkaClient
         do {
@@ -311,6 +319,7 @@ public final class KafkaConsumer {
 final class ConsumerCallbacks {
     var onAssign: (([TopicPartition]) -> [TopicPartition: Int64])?
     var onRevoke: (([TopicPartition]) -> Void)?
+    var onStatistics: ((String) -> Void)?
     var assignment: Set<TopicPartition> = []
     var errors: [KafkaError] = []
     var failure: KafkaError?
@@ -380,4 +389,14 @@ private func consumerError(_ handle: OpaquePointer?, _ code: Int32, _ reason: Un
     let callbacks = Unmanaged<ConsumerCallbacks>.fromOpaque(opaque).takeUnretainedValue()
     let text = reason.map { String(cString: $0) }
     callbacks.errors.append(RDKafka.error(for: rd_kafka_resp_err_t(code), detail: text))
+}
+
+private func consumerStatistics(
+    _ handle: OpaquePointer?, _ json: UnsafeMutablePointer<CChar>?, _ length: Int, _ opaque: UnsafeMutableRawPointer?
+) -> Int32 {
+    guard let json, let opaque else { return 0 }
+    let callbacks = Unmanaged<ConsumerCallbacks>.fromOpaque(opaque).takeUnretainedValue()
+    callbacks.onStatistics?(String(decoding: UnsafeRawBufferPointer(start: json, count: length), as: UTF8.self))
+    // 0: librdkafka frees the JSON.
+    return 0
 }

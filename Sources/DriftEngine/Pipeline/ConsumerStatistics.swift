@@ -1,0 +1,24 @@
+import Foundation
+
+/// Reads what Driftline uses from librdkafka's statistics JSON (`statistics.interval.ms`).
+enum ConsumerStatistics {
+    /// `consumer_lag` of every assigned partition, keyed `topic/partition`; `nil` when the
+    /// JSON cannot be read. Partitions librdkafka reports with lag -1 (unknown yet) and its
+    /// internal partition -1 are left out.
+    static func lag(_ json: String) -> [String: Int64]? {
+        guard let root = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
+              let topics = root["topics"] as? [String: Any]
+        else { return nil }
+        var lag: [String: Int64] = [:]
+        for (topic, value) in topics {
+            guard let partitions = (value as? [String: Any])?["partitions"] as? [String: Any] else { continue }
+            for (partition, stats) in partitions {
+                guard let p = Int(partition), p >= 0, let stats = stats as? [String: Any],
+                      let l = (stats["consumer_lag"] as? NSNumber)?.int64Value, l >= 0
+                else { continue }
+                lag["\(topic)/\(p)"] = l
+            }
+        }
+        return lag
+    }
+}
