@@ -28,8 +28,12 @@ public final class EventReader {
     let decoder: JSONEventDecoder
     var csv: CSVEventDecoder?
 
-    public init(path: String, schema: EventSchema, limits: DecoderLimits = .init()) throws {
-        lines = LineReader(source: try ByteSource(path: path), maxLineBytes: limits.maxEventBytes)
+    public convenience init(path: String, schema: EventSchema, limits: DecoderLimits = .init()) throws {
+        try self.init(source: ByteSource(path: path), schema: schema, limits: limits)
+    }
+
+    init(source: ByteSource, schema: EventSchema, limits: DecoderLimits) {
+        lines = LineReader(source: source, maxLineBytes: limits.maxEventBytes)
         self.schema = schema
         decoder = JSONEventDecoder(schema: schema, limits: limits)
     }
@@ -41,45 +45,76 @@ public final class EventReader {
     ///
     /// - Returns: `false` at the end of the input.
     public func next(into batch: inout EventBatch, reject: (Rejection) throws -> Void) throws -> Bool {
-        try lines.nextLines { line in
-            switch line {
+        try lines.nextRuns { run in
+            switch run {
             case .tooLong(let number, let prefix):
                 try count(Rejection(position: number, reason: .lineTooLong, raw: prefix), reject)
-            case .text(var bytes, let number):
-                if format == nil {
-                    // A UTF-8 byte order mark is not part of the content.
-                    if number == 1 && bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
-                        bytes = UnsafeRawBufferPointer(rebasing: bytes[3...])
-                    }
-                    guard let first = bytes.first(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) else {
-                        try count(Rejection(position: number, reason: .emptyLine, raw: bytes), reject)
-                        return
-                    }
-                    if first == UInt8(ascii: "{") {
-                        format = .ndjson
-                    } else {
-                        format = .csv
-                        csv = try CSVEventDecoder(header: bytes, schema: schema, path: path)
-                        headerLines += 1
-                        return
-                    }
-                }
-                if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) {
-                    try count(Rejection(position: number, reason: .emptyLine, raw: bytes), reject)
-                    return
-                }
-                let reason: RejectReason?
-                if csv != nil {
-                    reason = csv!.decode(bytes, position: number, into: &batch)
-                } else {
-                    reason = decoder.decode(bytes, position: number, into: &batch)
-                }
-                if let reason {
-                    try count(Rejection(position: number, reason: reason, raw: bytes), reject)
-                } else {
-                    accepted += 1
-                }
+            case .lines(let text, let firstLine):
+                try decode(text, firstLine: firstLine, into: &batch, reject)
             }
+        }
+    }
+
+    /// Decodes a run of whole lines: NDJSON in one ``JSONEventDecoder/decodeLines(_:firstLine:into:rejectingBlankLines:reject:)``
+    /// call (it stages rows a block at a time), CSV and the lines up to the first
+    /// non-blank one line by line.
+    func decode(
+        _ text: UnsafeRawBufferPointer, firstLine: Int64, into batch: inout EventBatch, _ reject: (Rejection) throws -> Void
+    ) throws {
+        var rest = text
+        var number = firstLine
+        while format != .ndjson, let (line, next) = LineReader.firstLine(of: rest) {
+            try decodeLine(line, number: number, into: &batch, reject)
+            rest = next
+            number += 1
+        }
+        guard rest.count > 0 else { return }
+        // Blank lines are rejected as `decode` rejects them, so every line is accounted for.
+        let decoded = try decoder.decodeLines(rest, firstLine: number, into: &batch, rejectingBlankLines: true) {
+            position, reason, raw in
+            try count(Rejection(position: position, reason: reason, raw: raw), reject)
+        }
+        accepted += Int64(decoded.accepted)
+    }
+
+    /// Decodes one line (without its terminator), telling the format from the first
+    /// non-blank line.
+    func decodeLine(
+        _ line: UnsafeRawBufferPointer, number: Int64, into batch: inout EventBatch, _ reject: (Rejection) throws -> Void
+    ) throws {
+        var bytes = line
+        if format == nil {
+            // A UTF-8 byte order mark is not part of the content.
+            if number == 1 && bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
+                bytes = UnsafeRawBufferPointer(rebasing: bytes[3...])
+            }
+            guard let first = bytes.first(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) else {
+                try count(Rejection(position: number, reason: .emptyLine, raw: bytes), reject)
+                return
+            }
+            if first == UInt8(ascii: "{") {
+                format = .ndjson
+            } else {
+                format = .csv
+                csv = try CSVEventDecoder(header: bytes, schema: schema, path: path)
+                headerLines += 1
+                return
+            }
+        }
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) {
+            try count(Rejection(position: number, reason: .emptyLine, raw: bytes), reject)
+            return
+        }
+        let reason: RejectReason?
+        if csv != nil {
+            reason = csv!.decode(bytes, position: number, into: &batch)
+        } else {
+            reason = decoder.decode(bytes, position: number, into: &batch)
+        }
+        if let reason {
+            try count(Rejection(position: number, reason: reason, raw: bytes), reject)
+        } else {
+            accepted += 1
         }
     }
 
