@@ -192,6 +192,40 @@ import Testing
         #expect(Set(csv.rejected.map(\.reason)) == [.emptyLine, .lineTooLong, .wrongFieldCount, .notANumber])
     }
 
+    /// The file is read on another thread: its errors must still come out of `next`, after
+    /// the events before them, and a reader dropped halfway must not hang or crash.
+    @Test func readErrorsAndAbandonedReaders() throws {
+        let scratch = try ScratchDirectory()
+        var text: [UInt8] = []
+        for k in 0..<20_000 { text += Array(#"{"ts":\#(1_700_000_000_000 + k),"x":1,"c":"a"}"#.utf8) + [0x0A] }
+        var compressed: [UInt8] = []
+        let compressor = ZstdCompressor()
+        try compressor.compress(text) { compressed += $0 }
+        try compressor.finish { compressed += $0 }
+        let truncated = scratch.file("truncated.ndjson.zst")
+        try Data(compressed.dropLast(7)).write(to: URL(fileURLWithPath: truncated))
+        let reader = EventReader(
+            source: try ByteSource(path: truncated, chunkBytes: 4096, compressedReadBytes: 1024), schema: Self.schema,
+            limits: Self.limits)
+        var batch = EventBatch(numericCount: 1, categoricalCount: 1)
+        #expect {
+            while try reader.next(into: &batch, reject: { _ in }) {}
+        } throws: { error in
+            String(describing: error).contains("truncated.ndjson.zst: zstd stream is truncated or damaged")
+        }
+        #expect(batch.count > 10_000 && batch.count < 20_000 && reader.accepted == Int64(batch.count))
+        // Dropped after one chunk, with the reading thread waiting for a free buffer.
+        let whole = scratch.file("whole.ndjson.zst")
+        try Data(compressed).write(to: URL(fileURLWithPath: whole))
+        for _ in 0..<20 {
+            let early = EventReader(
+                source: try ByteSource(path: whole, chunkBytes: 512, compressedReadBytes: 64), schema: Self.schema, limits: Self.limits)
+            var first = EventBatch(numericCount: 1, categoricalCount: 1)
+            #expect(try early.next(into: &first, reject: { _ in }))
+            #expect(first.count > 0)
+        }
+    }
+
     /// Many runs and decoder blocks: a stream of well-formed events with a few bad ones,
     /// read in pieces that cut lines at many places.
     @Test func aLongStreamDecodesAsOneByOne() throws {

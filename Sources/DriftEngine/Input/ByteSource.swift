@@ -6,6 +6,7 @@ import Musl
 import Darwin
 #endif
 import DriftCore
+import Synchronization
 
 /// An input or output error with the file it concerns, as one line.
 public struct FileError: Error, CustomStringConvertible, Equatable {
@@ -24,14 +25,16 @@ public struct FileError: Error, CustomStringConvertible, Equatable {
 /// Content goes straight into the caller's buffer (``read(into:)``): plain files are read
 /// into it and zstd decompresses into it, with no copy in between.
 ///
-/// Not thread-safe: one reader per file.
+/// Not thread-safe: one reader (thread) per file.
 public final class ByteSource {
     public let path: String
     let fd: Int32
     /// Size of the file on disk (0 for pipes).
     public let fileSize: Int64
-    /// Bytes read from the file so far (compressed bytes for zstd input).
-    public private(set) var fileBytesRead: Int64 = 0
+    /// Bytes read from the file so far (compressed bytes for zstd input). Safe to read
+    /// from any thread (a ``ReadAhead`` reads the source on its own thread).
+    public var fileBytesRead: Int64 { fileBytesReadCounter.load(ordering: .relaxed) }
+    let fileBytesReadCounter = Atomic<Int64>(0)
     /// Whether the file is zstd-compressed.
     public private(set) var isCompressed = false
     /// The most content one ``read(into:)`` asks for.
@@ -94,7 +97,7 @@ public final class ByteSource {
                 if errno == EINTR { continue }
                 throw FileError.errno("cannot read", path)
             }
-            fileBytesRead += Int64(n)
+            fileBytesReadCounter.add(Int64(n), ordering: .relaxed)
             return n
         }
     }

@@ -24,10 +24,12 @@ public final class LineReader {
 
     public let source: ByteSource
     public let maxLineBytes: Int
-    /// Content read and not yet delivered is `buffer[start..<end]`: at most a partial line
-    /// between calls. The source writes straight into the free space after it. Owned:
-    /// freed in `deinit`.
-    var buffer: UnsafeMutableRawBufferPointer
+    /// Reads the source on another thread into a ring of chunk buffers.
+    let readAhead: ReadAhead
+    /// The chunk being cut into lines (a slot of `readAhead`), if any.
+    var current: Int?
+    /// Content of `current` not yet delivered is `[start, end)`: between calls, at most a
+    /// partial line, which moves into the headroom before the next chunk.
     var start = 0
     var end = 0
     var lineNumber: Int64 = 0
@@ -37,11 +39,12 @@ public final class LineReader {
     public init(source: ByteSource, maxLineBytes: Int) {
         self.source = source
         self.maxLineBytes = maxLineBytes
-        buffer = .allocate(byteCount: source.chunkBytes * 2, alignment: 64)
+        // A kept partial line is at most `maxLineBytes` plus the CR of a CR LF.
+        readAhead = ReadAhead(source: source, headroom: maxLineBytes + 1)
     }
 
     deinit {
-        buffer.deallocate()
+        readAhead.stop()
     }
 
     /// Lines read so far.
@@ -54,27 +57,23 @@ public final class LineReader {
     ///   final newline, has been delivered).
     public func nextRuns(_ body: (Run) throws -> Void) throws -> Bool {
         if finished { return false }
-        // Keep the partial line, at the front.
-        if start > 0 {
-            if end > start {
-                buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + start, byteCount: end - start)
+        let (slot, count) = try readAhead.take()
+        let chunk = readAhead.slots[slot]
+        let headroom = readAhead.headroom
+        // The partial line goes just before the new content, so it continues there.
+        let carried = end - start
+        if let current {
+            if carried > 0 {
+                (chunk.baseAddress! + (headroom - carried)).copyMemory(
+                    from: readAhead.slots[current].baseAddress! + start, byteCount: carried)
             }
-            end -= start
-            start = 0
+            readAhead.release(current)
         }
-        // A partial line is at most `maxLineBytes` long (a longer one is skipped), so the
-        // buffer stays within that plus two chunks.
-        if buffer.count - end < source.chunkBytes {
-            let grown = UnsafeMutableRawBufferPointer.allocate(
-                byteCount: Swift.max(buffer.count * 2, end + source.chunkBytes), alignment: 64)
-            grown.baseAddress!.copyMemory(from: buffer.baseAddress!, byteCount: end)
-            buffer.deallocate()
-            buffer = grown
-        }
-        let n = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[end..<(end + source.chunkBytes)]))
-        let more = n > 0
-        end += n
-        try deliverLines(UnsafeRawBufferPointer(rebasing: buffer[0..<end]), more: more, body)
+        current = slot
+        start = headroom - carried
+        end = headroom + count
+        let more = count > 0
+        try deliverLines(UnsafeRawBufferPointer(rebasing: chunk[start..<end]), more: more, body)
         if !more {
             finished = true
             return false
@@ -83,11 +82,11 @@ public final class LineReader {
         // its end may be the first half of a CR LF, so it does not count (else where the
         // reads cut the line would decide whether a line of exactly the limit is too long).
         var partial = end - start
-        if partial > 0 && buffer[end - 1] == 0x0D { partial -= 1 }
+        if partial > 0 && chunk[end - 1] == 0x0D { partial -= 1 }
         if !skipping, partial > maxLineBytes {
             lineNumber += 1
             let prefixEnd = start + Swift.min(1024, partial)
-            try body(.tooLong(number: lineNumber, prefix: UnsafeRawBufferPointer(rebasing: buffer[start..<prefixEnd])))
+            try body(.tooLong(number: lineNumber, prefix: UnsafeRawBufferPointer(rebasing: chunk[start..<prefixEnd])))
             skipping = true
             start = end
         } else if skipping {
@@ -96,8 +95,8 @@ public final class LineReader {
         return true
     }
 
-    /// Delivers the complete lines of `raw` (the buffer's content), and its last line
-    /// when the input has ended (`more` is false); sets ``start`` after them.
+    /// Delivers the complete lines of `raw` (the chunk's content from ``start``), and its
+    /// last line when the input has ended (`more` is false); moves ``start`` past them.
     func deliverLines(_ raw: UnsafeRawBufferPointer, more: Bool, _ body: (Run) throws -> Void) throws {
         let base = raw.baseAddress!
         var runStart = 0
@@ -135,7 +134,7 @@ public final class LineReader {
         if runStart < runEnd {
             try body(.lines(UnsafeRawBufferPointer(rebasing: raw[runStart..<runEnd]), firstLine: runFirstLine))
         }
-        start = runEnd
+        start += runEnd
     }
 
     /// The first line of `text` without its terminator (LF or CR LF), and what follows it.

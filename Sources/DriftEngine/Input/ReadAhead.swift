@@ -1,0 +1,129 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Synchronization
+
+/// Reads a ``ByteSource`` on a thread of its own, a few chunks ahead of the consumer, so
+/// that reading and decompressing overlap with decoding on another core.
+///
+/// Chunks land in a fixed ring of ``slotCount`` buffers, so memory stays bounded however
+/// far the reader could run ahead. Each buffer has ``headroom`` free bytes before its data:
+/// the consumer puts the partial line carried over from the previous chunk there, so every
+/// line is contiguous without copying the chunk itself.
+///
+/// `@unchecked Sendable`: the reading thread and the consumer hand each slot (its bytes
+/// and its result) to each other through the `free` and `filled` semaphores, so a slot is
+/// only ever touched by one side at a time; `stopped` is atomic, the rest is immutable.
+final class ReadAhead: @unchecked Sendable {
+    let source: ByteSource
+    let headroom: Int
+    let chunkBytes: Int
+    let slotCount: Int
+    /// Each slot: `headroom` bytes, then up to `chunkBytes` of content. Freed in `deinit`.
+    let slots: [UnsafeMutableRawBufferPointer]
+    /// What the reading thread put in each slot: the content's size (0 at the end), or why
+    /// it could not read.
+    var results: [Result<Int, any Error>]
+    /// Counts slots the reader may fill, and slots filled for the consumer. Owned.
+    let free: UnsafeMutablePointer<sem_t>
+    let filled: UnsafeMutablePointer<sem_t>
+    let stopped = Atomic<Bool>(false)
+    /// The next slot the consumer takes (consumer side only).
+    var nextToTake = 0
+
+    /// Starts the reading thread.
+    ///
+    /// - Parameters:
+    ///   - source: Read only by the new thread from now on (its `let` properties and
+    ///     ``ByteSource/fileBytesRead`` stay readable).
+    ///   - headroom: Free bytes before each chunk, for the longest partial line.
+    ///   - slotCount: Chunks in flight: one being filled, one being decoded, the rest ready.
+    init(source: ByteSource, headroom: Int, slotCount: Int = 4) {
+        precondition(slotCount >= 2 && headroom >= 0)
+        self.source = source
+        self.headroom = headroom
+        self.chunkBytes = source.chunkBytes
+        self.slotCount = slotCount
+        slots = (0..<slotCount).map { _ in .allocate(byteCount: headroom + source.chunkBytes, alignment: 64) }
+        results = Array(repeating: .success(0), count: slotCount)
+        free = .allocate(capacity: 1)
+        filled = .allocate(capacity: 1)
+        sem_init(free, 0, UInt32(slotCount))
+        sem_init(filled, 0, 0)
+        Self.spawn { [self] in read() }
+    }
+
+    deinit {
+        for slot in slots { slot.deallocate() }
+        sem_destroy(free)
+        sem_destroy(filled)
+        free.deallocate()
+        filled.deallocate()
+    }
+
+    /// The reading thread: fills slots in ring order until the end of the input or an error.
+    func read() {
+        var slot = 0
+        while true {
+            Self.wait(free)
+            if stopped.load(ordering: .acquiring) { return }
+            let result: Result<Int, any Error>
+            do {
+                let content = UnsafeMutableRawBufferPointer(rebasing: slots[slot][headroom..<(headroom + chunkBytes)])
+                result = .success(try source.read(into: content))
+            } catch {
+                result = .failure(error)
+            }
+            results[slot] = result
+            sem_post(filled)
+            guard case .success(let count) = result, count > 0 else { return }
+            slot = slot + 1 == slotCount ? 0 : slot + 1
+        }
+    }
+
+    /// Waits for the next chunk and lends its slot until ``release(_:)``.
+    ///
+    /// - Returns: The slot and how many content bytes follow its headroom (0 at the end).
+    /// - Throws: What reading the source threw.
+    func take() throws -> (slot: Int, count: Int) {
+        Self.wait(filled)
+        let slot = nextToTake
+        nextToTake = slot + 1 == slotCount ? 0 : slot + 1
+        return (slot, try results[slot].get())
+    }
+
+    /// Gives a slot back to the reading thread.
+    func release(_ slot: Int) {
+        sem_post(free)
+    }
+
+    /// Lets the reading thread end at its next chunk (it keeps this object alive until then).
+    func stop() {
+        stopped.store(true, ordering: .releasing)
+        sem_post(free)
+    }
+
+    /// The corresponding C function is `sem_wait`, retried when a signal interrupts it.
+    static func wait(_ semaphore: UnsafeMutablePointer<sem_t>) {
+        while sem_wait(semaphore) != 0 && errno == EINTR {}
+    }
+
+    /// Runs `body` on a new detached thread.
+    static func spawn(_ body: @escaping @Sendable () -> Void) {
+        final class Box: @unchecked Sendable {
+            // Safe: the closure is handed to exactly one new thread and never shared.
+            let body: @Sendable () -> Void
+            init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+        }
+        var thread = pthread_t()
+        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+        let created = pthread_create(&thread, nil, { raw in
+            Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().body()
+            return nil
+        }, box)
+        precondition(created == 0, "pthread_create failed: \(created)")
+        pthread_detach(thread)
+    }
+}
