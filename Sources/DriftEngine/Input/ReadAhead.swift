@@ -15,7 +15,8 @@ import Synchronization
 ///
 /// `@unchecked Sendable`: the reading thread and the consumer hand each slot (its bytes
 /// and its result) to each other through the `free` and `filled` semaphores, so a slot is
-/// only ever touched by one side at a time; `stopped` is atomic, the rest is immutable.
+/// only ever touched by one side at a time; per-slot state lives in separate memory (no
+/// shared copy-on-write array is mutated); `stopped` is atomic, the rest is immutable.
 final class ReadAhead: @unchecked Sendable {
     let source: ByteSource
     let headroom: Int
@@ -23,9 +24,10 @@ final class ReadAhead: @unchecked Sendable {
     let slotCount: Int
     /// Each slot: `headroom` bytes, then up to `chunkBytes` of content. Freed in `deinit`.
     let slots: [UnsafeMutableRawBufferPointer]
-    /// What the reading thread put in each slot: the content's size (0 at the end), or why
-    /// it could not read.
-    var results: [Result<Int, any Error>]
+    /// Per slot, what the reading thread read: the content's size (0 at the end), or why
+    /// it could not read. Owned. Not a Swift array: writing one element while the other
+    /// thread reads another would race on the array's shared buffer.
+    let results: UnsafeMutablePointer<Result<Int, any Error>>
     /// Counts slots the reader may fill, and slots filled for the consumer. Owned.
     let free: UnsafeMutablePointer<sem_t>
     let filled: UnsafeMutablePointer<sem_t>
@@ -47,7 +49,8 @@ final class ReadAhead: @unchecked Sendable {
         self.chunkBytes = source.chunkBytes
         self.slotCount = slotCount
         slots = (0..<slotCount).map { _ in .allocate(byteCount: headroom + source.chunkBytes, alignment: 64) }
-        results = Array(repeating: .success(0), count: slotCount)
+        results = .allocate(capacity: slotCount)
+        results.initialize(repeating: .success(0), count: slotCount)
         free = .allocate(capacity: 1)
         filled = .allocate(capacity: 1)
         sem_init(free, 0, UInt32(slotCount))
@@ -57,6 +60,8 @@ final class ReadAhead: @unchecked Sendable {
 
     deinit {
         for slot in slots { slot.deallocate() }
+        results.deinitialize(count: slotCount)
+        results.deallocate()
         sem_destroy(free)
         sem_destroy(filled)
         free.deallocate()
