@@ -29,6 +29,8 @@ import Testing
         var linesRead: Int64 = 0
         var headerLines: Int64 = 0
         var format: EventReader.Format?
+        /// Chunk tails decoded on the reading thread (not compared).
+        var tails = 0
 
         init() {}
 
@@ -85,7 +87,12 @@ import Testing
     ]
 
     /// Reads `bytes` (zstd-compressed when `compressed`) with the given read sizes.
-    func read(_ bytes: [UInt8], compressed: Bool, chunkBytes: Int, compressedReadBytes: Int) throws -> Outcome {
+    ///
+    /// `tailMinimumBytes` 1 has the reading thread decode the tail of every chunk it can.
+    func read(
+        _ bytes: [UInt8], compressed: Bool, chunkBytes: Int, compressedReadBytes: Int, tailMinimumBytes: Int = 1,
+        limits: DecoderLimits = Self.limits
+    ) throws -> Outcome {
         let scratch = try ScratchDirectory()
         let path = scratch.file("input")
         var file = bytes
@@ -97,7 +104,7 @@ import Testing
         }
         try Data(file).write(to: URL(fileURLWithPath: path))
         let source = try ByteSource(path: path, chunkBytes: chunkBytes, compressedReadBytes: compressedReadBytes)
-        let reader = EventReader(source: source, schema: Self.schema, limits: Self.limits)
+        let reader = EventReader(source: source, schema: Self.schema, limits: limits, tailMinimumBytes: tailMinimumBytes)
         var batch = EventBatch(numericCount: 1, categoricalCount: 1)
         var rejected: [Rejected] = []
         while try reader.next(into: &batch, reject: { rejected.append(Rejected(position: $0.position, reason: $0.reason, raw: Array($0.raw))) }) {}
@@ -109,16 +116,17 @@ import Testing
         outcome.linesRead = reader.linesRead
         outcome.headerLines = reader.headerLines
         outcome.format = reader.format
+        outcome.tails = reader.decodedTails
         return outcome
     }
 
     /// The reference: the lines cut by hand and decoded one at a time, as the reader did
     /// before it handed runs of lines to the decoder.
-    func decodeOneByOne(_ bytes: [UInt8]) throws -> Outcome {
+    func decodeOneByOne(_ bytes: [UInt8], limits: DecoderLimits = Self.limits) throws -> Outcome {
         let scratch = try ScratchDirectory()
         let path = scratch.file("unused")
         try Data().write(to: URL(fileURLWithPath: path))
-        let reader = try EventReader(path: path, schema: Self.schema, limits: Self.limits)
+        let reader = try EventReader(path: path, schema: Self.schema, limits: limits)
         var batch = EventBatch(numericCount: 1, categoricalCount: 1)
         var rejected: [Rejected] = []
         var lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false)
@@ -126,7 +134,7 @@ import Testing
         for (i, var line) in lines.enumerated() {
             let number = Int64(i + 1)
             if line.last == 0x0D { line.removeLast() }
-            if line.count > Self.limits.maxEventBytes {
+            if line.count > limits.maxEventBytes {
                 rejected.append(Rejected(position: number, reason: .lineTooLong, raw: Array(line)))
                 continue
             }
@@ -153,8 +161,11 @@ import Testing
         for input in Self.inputs {
             let expected = try decodeOneByOne(input.bytes)
             for compressed in [false, true] {
-                let got = try read(input.bytes, compressed: compressed, chunkBytes: chunkBytes, compressedReadBytes: compressedReadBytes)
-                let what = "\(input.name), compressed \(compressed), reads of \(chunkBytes)/\(compressedReadBytes)"
+                for tailMinimumBytes in [1, Int.max] {
+                let got = try read(
+                    input.bytes, compressed: compressed, chunkBytes: chunkBytes, compressedReadBytes: compressedReadBytes,
+                    tailMinimumBytes: tailMinimumBytes)
+                let what = "\(input.name), compressed \(compressed), reads of \(chunkBytes)/\(compressedReadBytes), tails from \(tailMinimumBytes)"
                 #expect(got.timestamps == expected.timestamps, "\(what)")
                 #expect(got.positions == expected.positions, "\(what)")
                 #expect(got.x == expected.x, "\(what)")
@@ -174,6 +185,7 @@ import Testing
                     } else {
                         #expect(g.raw == e.raw, "\(what): \(g) vs \(e)")
                     }
+                }
                 }
             }
         }
@@ -236,11 +248,27 @@ import Testing
             s += #"{"ts":\#(1_700_000_000_000 + k),"x":\#(Double(k) / 8),"c":"v\#(k % 5)"}"# + (k % 2 == 0 ? "\r\n" : "\n")
         }
         let bytes = Array(s.utf8)
-        let expected = try decodeOneByOne(bytes)
-        #expect(expected.accepted == 3_000)
-        for compressed in [false, true] {
-            let got = try read(bytes, compressed: compressed, chunkBytes: 4_099, compressedReadBytes: 333)
-            #expect(got == expected)
+        // Lines up to the default limit: the reading thread decodes tails of many lines,
+        // with blank and bad lines among them.
+        for limits in [Self.limits, DecoderLimits()] {
+            let expected = try decodeOneByOne(bytes, limits: limits)
+            #expect(expected.accepted == 3_000)
+            for compressed in [false, true] {
+                for tailMinimumBytes in [1, 2_000, Int.max] {
+                    var got = try read(
+                        bytes, compressed: compressed, chunkBytes: 4_099, compressedReadBytes: 333,
+                        tailMinimumBytes: tailMinimumBytes, limits: limits)
+                    // About 33 chunks; a tail is never longer than a line may be, so with the
+                    // 48-byte limit there are next to none.
+                    if tailMinimumBytes == Int.max {
+                        #expect(got.tails == 0)
+                    } else if limits.maxEventBytes > 4_099 {
+                        #expect(got.tails >= 20, "\(got.tails) tails")
+                    }
+                    got.tails = 0
+                    #expect(got == expected, "compressed \(compressed), tails from \(tailMinimumBytes)")
+                }
+            }
         }
     }
 }

@@ -27,15 +27,20 @@ public final class EventReader {
     public private(set) var headerLines: Int64 = 0
     let decoder: JSONEventDecoder
     var csv: CSVEventDecoder?
+    /// Chunk tails that came decoded from the reading thread.
+    var decodedTails = 0
 
     public convenience init(path: String, schema: EventSchema, limits: DecoderLimits = .init()) throws {
         try self.init(source: ByteSource(path: path), schema: schema, limits: limits)
     }
 
-    init(source: ByteSource, schema: EventSchema, limits: DecoderLimits) {
-        lines = LineReader(source: source, maxLineBytes: limits.maxEventBytes)
+    /// - Parameter tailMinimumBytes: Chunks of at least this many bytes have their tails
+    ///   decoded on the reading thread (see ``ReadAhead``).
+    init(source: ByteSource, schema: EventSchema, limits: DecoderLimits, tailMinimumBytes: Int = 1 << 16) {
         self.schema = schema
         decoder = JSONEventDecoder(schema: schema, limits: limits)
+        lines = LineReader(
+            source: source, maxLineBytes: limits.maxEventBytes, tailDecoder: decoder, tailMinimumBytes: tailMinimumBytes)
     }
 
     public var path: String { lines.source.path }
@@ -52,6 +57,14 @@ public final class EventReader {
             case .lines(let text, let firstLine):
                 try decode(text, firstLine: firstLine, into: &batch, reject)
             }
+        } tail: { tail, firstLine in
+            // Decoded on the reading thread, as `decode` would have: report it in order.
+            for r in tail.rejections {
+                try count(Rejection(position: firstLine + r.line, reason: r.reason, raw: r.raw), reject)
+            }
+            batch.append(tail.batch, positionOffset: firstLine)
+            accepted += Int64(tail.batch.count)
+            decodedTails += 1
         }
     }
 
@@ -94,6 +107,7 @@ public final class EventReader {
             }
             if first == UInt8(ascii: "{") {
                 format = .ndjson
+                lines.decodeTails()
             } else {
                 format = .csv
                 csv = try CSVEventDecoder(header: bytes, schema: schema, path: path)
@@ -122,5 +136,21 @@ public final class EventReader {
         rejected += 1
         rejectedByReason[r.reason, default: 0] += 1
         try reject(r)
+    }
+}
+
+extension EventBatch {
+    /// Appends every row of `other` (same columns), shifting positions by `positionOffset`.
+    mutating func append(_ other: EventBatch, positionOffset: Int64) {
+        let shift = UInt32(bytes.count)
+        func shifted(_ ranges: [ByteRange]) -> [ByteRange] {
+            ranges.map { $0.isMissing ? .missing : ByteRange(start: $0.start + shift, count: $0.count) }
+        }
+        bytes.append(contentsOf: other.bytes)
+        timestamps.append(contentsOf: other.timestamps)
+        positions.append(contentsOf: other.positions.map { $0 + positionOffset })
+        models.append(contentsOf: shifted(other.models))
+        for f in numeric.indices { numeric[f].append(contentsOf: other.numeric[f]) }
+        for f in categorical.indices { categorical[f].append(contentsOf: shifted(other.categorical[f])) }
     }
 }

@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import DriftCore
 
 /// Cuts a ``ByteSource`` into lines (LF or CRLF), with a bound on line length that
 /// keeps memory bounded whatever the input: an overlong line is reported once with
@@ -36,11 +37,25 @@ public final class LineReader {
     var skipping = false
     var finished = false
 
-    public init(source: ByteSource, maxLineBytes: Int) {
+    public convenience init(source: ByteSource, maxLineBytes: Int) {
+        self.init(source: source, maxLineBytes: maxLineBytes, tailDecoder: nil)
+    }
+
+    /// - Parameters:
+    ///   - tailDecoder: Decodes the tails of chunks on the reading thread once
+    ///     ``decodeTails()`` is called (see ``ReadAhead``); its limits must match.
+    ///   - tailMinimumBytes: Chunks shorter than this are not split.
+    init(source: ByteSource, maxLineBytes: Int, tailDecoder: JSONEventDecoder?, tailMinimumBytes: Int = 1 << 16) {
         self.source = source
         self.maxLineBytes = maxLineBytes
         // A kept partial line is at most `maxLineBytes` plus the CR of a CR LF.
-        readAhead = ReadAhead(source: source, headroom: maxLineBytes + 1)
+        readAhead = ReadAhead(
+            source: source, headroom: maxLineBytes + 1, tailDecoder: tailDecoder, tailMinimumBytes: tailMinimumBytes)
+    }
+
+    /// From the next chunks on, their tails come decoded (the input is NDJSON).
+    func decodeTails() {
+        readAhead.decodeTails()
     }
 
     deinit {
@@ -56,6 +71,13 @@ public final class LineReader {
     /// - Returns: `false` once the input is exhausted (the last line, even without a
     ///   final newline, has been delivered).
     public func nextRuns(_ body: (Run) throws -> Void) throws -> Bool {
+        try nextRuns(body) { _, _ in preconditionFailure("tails are decoded only after decodeTails()") }
+    }
+
+    /// ``nextRuns(_:)``, with the chunk tails decoded on the reading thread: `tail` gets
+    /// the tail (valid during the call) and the line number of its first line, in order
+    /// with the runs.
+    func nextRuns(_ body: (Run) throws -> Void, tail: (ReadAhead.Tail, Int64) throws -> Void) throws -> Bool {
         if finished { return false }
         let (slot, count) = try readAhead.take()
         let chunk = readAhead.slots[slot]
@@ -73,7 +95,16 @@ public final class LineReader {
         start = headroom - carried
         end = headroom + count
         let more = count > 0
-        try deliverLines(UnsafeRawBufferPointer(rebasing: chunk[start..<end]), more: more, body)
+        let decodedTail = readAhead.tails[slot].range
+        if more && !decodedTail.isEmpty {
+            // The lines before the tail (it starts after an LF), the tail, then the rest.
+            try deliverLines(UnsafeRawBufferPointer(rebasing: chunk[start..<decodedTail.lowerBound]), more: true, body)
+            try tail(readAhead.tails[slot], lineNumber + 1)
+            lineNumber += Int64(readAhead.tails[slot].lines)
+            start = decodedTail.upperBound
+        } else {
+            try deliverLines(UnsafeRawBufferPointer(rebasing: chunk[start..<end]), more: more, body)
+        }
         if !more {
             finished = true
             return false
