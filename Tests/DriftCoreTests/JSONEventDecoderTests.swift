@@ -570,6 +570,45 @@ import Testing
         #expect(reasons == [.lineTooLong])  // the CR does not count
     }
 
+    /// With `rejectingBlankLines`, blank lines are rejected as `decode` rejects them, in line
+    /// order with the other rejections, so accepted + rejected is every line.
+    @Test func decodeLinesCanRejectBlankLines() {
+        let text = "\r\n{\"ts\":1}\n \t \r\n{\"ts\":\"x\"}\n\n{\"ts\":2}\r"
+        var batch = EventBatch(numericCount: 2, categoricalCount: 2)
+        var rejects: [(Int64, RejectReason, String)] = []
+        let result = Array(text.utf8).withUnsafeBytes { raw in
+            decoder.decodeLines(raw, firstLine: 1, into: &batch, rejectingBlankLines: true) { line, reason, bytes in
+                rejects.append((line, reason, String(decoding: bytes, as: UTF8.self)))
+            }
+        }
+        #expect(result.accepted == 2 && result.rejected == 4 && result.blank == 0)
+        #expect(rejects.map(\.0) == [1, 3, 4, 5])
+        #expect(rejects.map(\.1) == [.emptyLine, .emptyLine, .invalidTimestamp, .emptyLine])
+        #expect(rejects.map(\.2) == ["", " \t ", "{\"ts\":\"x\"}", ""])
+        #expect(batch.positions == [2, 6])
+        // The same lines one at a time.
+        for line in ["", " \t "] {
+            #expect(Array(line.utf8).withUnsafeBytes { decoder.decode($0, position: 0, into: &batch) } == .emptyLine)
+        }
+    }
+
+    /// An error thrown by `reject` stops decoding and comes out of `decodeLines`.
+    @Test func decodeLinesRethrowsFromReject() {
+        struct Stop: Error {}
+        let text = "{\"ts\":1}\n{\"ts\":\"x\"}\n{\"ts\":2}\n{\"ts\":\"y\"}\n"
+        var batch = EventBatch(numericCount: 2, categoricalCount: 2)
+        var seen: [Int64] = []
+        #expect(throws: Stop.self) {
+            _ = try Array(text.utf8).withUnsafeBytes { raw in
+                try decoder.decodeLines(raw, firstLine: 1, into: &batch) { line, _, _ in
+                    seen.append(line)
+                    throw Stop()
+                }
+            }
+        }
+        #expect(seen == [2])
+    }
+
     /// `decodeLines` stages rows in blocks; the batch must come out exactly as decoding the
     /// lines one by one does, across several blocks and with rejections in between.
     @Test func decodeLinesMatchesDecodePerLine() {

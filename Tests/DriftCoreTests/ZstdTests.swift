@@ -252,6 +252,49 @@ enum ZstdTestData {
         #expect(try ZstdTestData.streamDecompress(compressed, chunkSize: chunkSize) == data)
     }
 
+    /// Decompressing straight into a caller's buffer, with inputs and outputs of odd sizes,
+    /// over two concatenated frames: the data comes out whole, and an output that fills up
+    /// holds the rest back for the next call (flushed with empty input at the end).
+    @Test("decompression into the caller's buffer", arguments: [(1, 1), (7, 3), (65_536, 1_000), (300, 1 << 20)])
+    func decompressionIntoABuffer(inputChunk: Int, outputSize: Int) throws {
+        let data = Self.data
+        let compressed = try Zstd.compress(Array(data[..<400_000])) + ZstdTestData.streamCompress(Array(data[400_000...]), chunkSize: 65_536)
+        let decompressor = ZstdDecompressor()
+        let output = UnsafeMutableRawBufferPointer.allocate(byteCount: outputSize, alignment: 1)
+        defer { output.deallocate() }
+        var out: [UInt8] = []
+        try compressed.withUnsafeBytes { all in
+            var offset = 0
+            while offset < all.count {
+                let end = min(offset + inputChunk, all.count)
+                let (read, written) = try decompressor.decompress(UnsafeRawBufferPointer(rebasing: all[offset..<end]), into: output)
+                #expect(read > 0 || written > 0)
+                out += output[..<written]
+                offset += read
+            }
+        }
+        while true {
+            let (read, written) = try decompressor.decompress(UnsafeRawBufferPointer(start: nil, count: 0), into: output)
+            #expect(read == 0)
+            out += output[..<written]
+            if written == 0 { break }
+        }
+        try decompressor.finish()
+        #expect(out == data)
+    }
+
+    @Test func decompressionIntoABufferNoticesATruncatedStream() throws {
+        let compressed = try Zstd.compress(ZstdTestData.eventText(20_000, seed: 4))
+        let decompressor = ZstdDecompressor()
+        let output = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 1)
+        defer { output.deallocate() }
+        _ = try compressed.dropLast(10).withUnsafeBytes { try decompressor.decompress($0, into: output) }
+        #expect(throws: ZstdError.self) { try decompressor.finish() }
+        #expect(throws: ZstdError.self) {
+            _ = try Array("not zstd at all".utf8).withUnsafeBytes { try decompressor.decompress($0, into: output) }
+        }
+    }
+
     @Test func streamEndingInsideAFrameFailsAtFinish() throws {
         let compressed = try Zstd.compress(ZstdTestData.eventText(20_000, seed: 4))
         let decompressor = ZstdDecompressor()

@@ -244,6 +244,38 @@ public final class ZstdDecompressor {
         }
     }
 
+    /// Decompresses as much of `input` as zstd can into `output`, with no copy through the
+    /// decompressor's own output buffer.
+    ///
+    /// One call makes progress when `input` or `output` has room; call again with the rest
+    /// of the input (or, at the end of the stream, with an empty input) until it reads and
+    /// writes nothing. When `output` fills up, zstd may hold decompressed bytes back for the
+    /// next call. The corresponding C function is `ZSTD_decompressStream`.
+    ///
+    /// - Parameters:
+    ///   - input: The next compressed bytes; any size, including empty.
+    ///   - output: Where decompressed bytes go, from its start.
+    /// - Returns: How many bytes of `input` were consumed and of `output` written.
+    /// - Throws: ``ZstdError`` for data that is not zstd or is corrupt; the decompressor
+    ///   then resets.
+    public func decompress(
+        _ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer
+    ) throws -> (read: Int, written: Int) {
+        var inBuffer = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
+        var outBuffer = ZSTD_outBuffer(dst: output.baseAddress, size: output.count, pos: 0)
+        do {
+            let hint = try zstdCheck(ZSTD_decompressStream(context, &outBuffer, &inBuffer), "ZSTD_decompressStream")
+            // As in the sink variant: a call that neither read nor wrote says nothing new.
+            if inBuffer.pos > 0 || outBuffer.pos > 0 {
+                isInsideFrame = hint != 0
+            }
+        } catch {
+            reset()
+            throw error
+        }
+        return (inBuffer.pos, outBuffer.pos)
+    }
+
     /// Decompresses the next chunk; see ``decompress(_:into:)-(UnsafeRawBufferPointer,_)``.
     ///
     /// - Parameters:

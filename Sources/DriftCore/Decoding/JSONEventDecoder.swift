@@ -109,13 +109,13 @@ public struct JSONEventDecoder: Sendable {
     /// Runs `body` with scan scratch for events of at most `longestEvent` bytes: one
     /// temporary allocation (on the stack when small).
     @inline(__always)
-    func withScanScratch<R>(longestEvent: Int, _ body: (ScanScratch) -> R) -> R {
+    func withScanScratch<R>(longestEvent: Int, _ body: (ScanScratch) throws -> R) rethrows -> R {
         let slotCount = paths.slotCount
         // Nesting can never be deeper than the event is long.
         let depthWords = min(max(limits.maxDepth, 0), longestEvent) >> 6 &+ 1
-        return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 2 &* slotCount &+ depthWords) { buffer in
+        return try withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 2 &* slotCount &+ depthWords) { buffer in
             let values = buffer.baseAddress.unsafelyUnwrapped
-            return body(ScanScratch(values: values, states: values + slotCount, containerBits: values + 2 &* slotCount))
+            return try body(ScanScratch(values: values, states: values + slotCount, containerBits: values + 2 &* slotCount))
         }
     }
 
@@ -175,18 +175,24 @@ public struct JSONEventDecoder: Sendable {
     ///
     /// Lines end with LF or CRLF; a last line without a terminator counts. Blank lines (only
     /// spaces, tabs, CR) are skipped and counted separately; they still take a line number.
+    /// With `rejectingBlankLines` they are rejected instead, with ``RejectReason/emptyLine``,
+    /// as ``decode(_:position:into:)`` rejects them, so every line is accepted or rejected.
     ///
     /// - Parameters:
     ///   - buffer: Whole lines.
     ///   - firstLine: The position (line number) of the buffer's first line.
     ///   - batch: The batch to append to.
+    ///   - rejectingBlankLines: Whether blank lines go to `reject` (default: counted in `blank`).
     ///   - reject: Called with the position, reason and bytes (without the line terminator)
     ///     of each rejected line; the bytes are valid only during the call.
     /// - Returns: How many lines were accepted, rejected and blank.
+    /// - Throws: Whatever `reject` throws; decoding stops there, and the batch then holds an
+    ///   unspecified part of the buffer's events (discard it).
     public func decodeLines(
         _ buffer: UnsafeRawBufferPointer, firstLine: Int64, into batch: inout EventBatch,
-        reject: (Int64, RejectReason, UnsafeRawBufferPointer) -> Void
-    ) -> (accepted: Int, rejected: Int, blank: Int) {
+        rejectingBlankLines: Bool = false,
+        reject: (Int64, RejectReason, UnsafeRawBufferPointer) throws -> Void
+    ) rethrows -> (accepted: Int, rejected: Int, blank: Int) {
         guard let base = buffer.baseAddress else { return (0, 0, 0) }
         let count = buffer.count
         // Rows are staged column by column in a small buffer and appended to the batch a
@@ -200,10 +206,10 @@ public struct JSONEventDecoder: Sendable {
         var start = 0
         var line = firstLine
         var columnsChecked = false
-        withScanScratch(longestEvent: count) { scratch in
-        withUnsafeTemporaryAllocation(of: Int64.self, capacity: 2 &* rowsPerBlock) { integers in
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: max(numericCount, 1) &* rowsPerBlock) { doubles in
-        withUnsafeTemporaryAllocation(of: EventBatch.ByteRange.self, capacity: (1 &+ categoricalCount) &* rowsPerBlock) {
+        try withScanScratch(longestEvent: count) { scratch in
+        try withUnsafeTemporaryAllocation(of: Int64.self, capacity: 2 &* rowsPerBlock) { integers in
+        try withUnsafeTemporaryAllocation(of: Double.self, capacity: max(numericCount, 1) &* rowsPerBlock) { doubles in
+        try withUnsafeTemporaryAllocation(of: EventBatch.ByteRange.self, capacity: (1 &+ categoricalCount) &* rowsPerBlock) {
             ranges in
             let timestamps = integers.baseAddress.unsafelyUnwrapped
             let positions = timestamps + rowsPerBlock
@@ -245,7 +251,7 @@ public struct JSONEventDecoder: Sendable {
                 // What ``decode(_:position:into:)`` does, with the row staged.
                 var reason: RejectReason? = nil
                 if isBlank(bytes) {
-                    blank &+= 1
+                    if rejectingBlankLines { reason = .emptyLine } else { blank &+= 1 }
                 } else if bytes.count > limits.maxEventBytes {
                     reason = .lineTooLong
                 } else {
@@ -280,7 +286,7 @@ public struct JSONEventDecoder: Sendable {
                 }
                 if let reason {
                     rejected &+= 1
-                    reject(line, reason, bytes)
+                    try reject(line, reason, bytes)
                 }
                 line &+= 1
                 start = lineEnd &+ 1

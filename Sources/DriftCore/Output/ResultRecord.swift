@@ -126,6 +126,13 @@ public struct JSONObjectWriter {
     /// Appends `s` as a JSON string literal (RFC 8259 escapes).
     public static func appendQuoted(_ s: String, to out: inout String) {
         out += "\""
+        // Most keys and values need no escape: append them whole, not scalar by scalar
+        // (that loop was about 1 % of a replay, 130 k instructions per result record).
+        if !s.utf8.contains(where: { $0 == 0x22 || $0 == 0x5C || $0 < 0x20 }) {
+            out += s
+            out += "\""
+            return
+        }
         for scalar in s.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""

@@ -27,11 +27,20 @@ public final class EventReader {
     public private(set) var headerLines: Int64 = 0
     let decoder: JSONEventDecoder
     var csv: CSVEventDecoder?
+    /// Chunk tails that came decoded from the reading thread.
+    var decodedTails = 0
 
-    public init(path: String, schema: EventSchema, limits: DecoderLimits = .init()) throws {
-        lines = LineReader(source: try ByteSource(path: path), maxLineBytes: limits.maxEventBytes)
+    public convenience init(path: String, schema: EventSchema, limits: DecoderLimits = .init()) throws {
+        try self.init(source: ByteSource(path: path), schema: schema, limits: limits)
+    }
+
+    /// - Parameter tailMinimumBytes: Chunks of at least this many bytes have their tails
+    ///   decoded on the reading thread (see ``ReadAhead``).
+    init(source: ByteSource, schema: EventSchema, limits: DecoderLimits, tailMinimumBytes: Int = 1 << 16) {
         self.schema = schema
         decoder = JSONEventDecoder(schema: schema, limits: limits)
+        lines = LineReader(
+            source: source, maxLineBytes: limits.maxEventBytes, tailDecoder: decoder, tailMinimumBytes: tailMinimumBytes)
     }
 
     public var path: String { lines.source.path }
@@ -41,45 +50,85 @@ public final class EventReader {
     ///
     /// - Returns: `false` at the end of the input.
     public func next(into batch: inout EventBatch, reject: (Rejection) throws -> Void) throws -> Bool {
-        try lines.nextLines { line in
-            switch line {
+        try lines.nextRuns { run in
+            switch run {
             case .tooLong(let number, let prefix):
                 try count(Rejection(position: number, reason: .lineTooLong, raw: prefix), reject)
-            case .text(var bytes, let number):
-                if format == nil {
-                    // A UTF-8 byte order mark is not part of the content.
-                    if number == 1 && bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
-                        bytes = UnsafeRawBufferPointer(rebasing: bytes[3...])
-                    }
-                    guard let first = bytes.first(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) else {
-                        try count(Rejection(position: number, reason: .emptyLine, raw: bytes), reject)
-                        return
-                    }
-                    if first == UInt8(ascii: "{") {
-                        format = .ndjson
-                    } else {
-                        format = .csv
-                        csv = try CSVEventDecoder(header: bytes, schema: schema, path: path)
-                        headerLines += 1
-                        return
-                    }
-                }
-                if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) {
-                    try count(Rejection(position: number, reason: .emptyLine, raw: bytes), reject)
-                    return
-                }
-                let reason: RejectReason?
-                if csv != nil {
-                    reason = csv!.decode(bytes, position: number, into: &batch)
-                } else {
-                    reason = decoder.decode(bytes, position: number, into: &batch)
-                }
-                if let reason {
-                    try count(Rejection(position: number, reason: reason, raw: bytes), reject)
-                } else {
-                    accepted += 1
-                }
+            case .lines(let text, let firstLine):
+                try decode(text, firstLine: firstLine, into: &batch, reject)
             }
+        } tail: { tail, firstLine in
+            // Decoded on the reading thread, as `decode` would have: report it in order.
+            for r in tail.rejections {
+                try count(Rejection(position: firstLine + r.line, reason: r.reason, raw: r.raw), reject)
+            }
+            batch.append(tail.batch, positionOffset: firstLine)
+            accepted += Int64(tail.batch.count)
+            decodedTails += 1
+        }
+    }
+
+    /// Decodes a run of whole lines: NDJSON in one ``JSONEventDecoder/decodeLines(_:firstLine:into:rejectingBlankLines:reject:)``
+    /// call (it stages rows a block at a time), CSV and the lines up to the first
+    /// non-blank one line by line.
+    func decode(
+        _ text: UnsafeRawBufferPointer, firstLine: Int64, into batch: inout EventBatch, _ reject: (Rejection) throws -> Void
+    ) throws {
+        var rest = text
+        var number = firstLine
+        while format != .ndjson, let (line, next) = LineReader.firstLine(of: rest) {
+            try decodeLine(line, number: number, into: &batch, reject)
+            rest = next
+            number += 1
+        }
+        guard rest.count > 0 else { return }
+        // Blank lines are rejected as `decode` rejects them, so every line is accounted for.
+        let decoded = try decoder.decodeLines(rest, firstLine: number, into: &batch, rejectingBlankLines: true) {
+            position, reason, raw in
+            try count(Rejection(position: position, reason: reason, raw: raw), reject)
+        }
+        accepted += Int64(decoded.accepted)
+    }
+
+    /// Decodes one line (without its terminator), telling the format from the first
+    /// non-blank line.
+    func decodeLine(
+        _ line: UnsafeRawBufferPointer, number: Int64, into batch: inout EventBatch, _ reject: (Rejection) throws -> Void
+    ) throws {
+        var bytes = line
+        if format == nil {
+            // A UTF-8 byte order mark is not part of the content.
+            if number == 1 && bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
+                bytes = UnsafeRawBufferPointer(rebasing: bytes[3...])
+            }
+            guard let first = bytes.first(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) else {
+                try count(Rejection(position: number, reason: .emptyLine, raw: bytes), reject)
+                return
+            }
+            if first == UInt8(ascii: "{") {
+                format = .ndjson
+                lines.decodeTails()
+            } else {
+                format = .csv
+                csv = try CSVEventDecoder(header: bytes, schema: schema, path: path)
+                headerLines += 1
+                return
+            }
+        }
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) {
+            try count(Rejection(position: number, reason: .emptyLine, raw: bytes), reject)
+            return
+        }
+        let reason: RejectReason?
+        if csv != nil {
+            reason = csv!.decode(bytes, position: number, into: &batch)
+        } else {
+            reason = decoder.decode(bytes, position: number, into: &batch)
+        }
+        if let reason {
+            try count(Rejection(position: number, reason: reason, raw: bytes), reject)
+        } else {
+            accepted += 1
         }
     }
 
@@ -87,5 +136,21 @@ public final class EventReader {
         rejected += 1
         rejectedByReason[r.reason, default: 0] += 1
         try reject(r)
+    }
+}
+
+extension EventBatch {
+    /// Appends every row of `other` (same columns), shifting positions by `positionOffset`.
+    mutating func append(_ other: EventBatch, positionOffset: Int64) {
+        let shift = UInt32(bytes.count)
+        func shifted(_ ranges: [ByteRange]) -> [ByteRange] {
+            ranges.map { $0.isMissing ? .missing : ByteRange(start: $0.start + shift, count: $0.count) }
+        }
+        bytes.append(contentsOf: other.bytes)
+        timestamps.append(contentsOf: other.timestamps)
+        positions.append(contentsOf: other.positions.map { $0 + positionOffset })
+        models.append(contentsOf: shifted(other.models))
+        for f in numeric.indices { numeric[f].append(contentsOf: other.numeric[f]) }
+        for f in categorical.indices { categorical[f].append(contentsOf: shifted(other.categorical[f])) }
     }
 }

@@ -1,0 +1,207 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import DriftCore
+import Synchronization
+
+/// Reads a ``ByteSource`` on a thread of its own, a few chunks ahead of the consumer, so
+/// that reading and decompressing overlap with decoding on another core.
+///
+/// Chunks land in a fixed ring of ``slotCount`` buffers, so memory stays bounded however
+/// far the reader could run ahead. Each buffer has ``headroom`` free bytes before its data:
+/// the consumer puts the partial line carried over from the previous chunk there, so every
+/// line is contiguous without copying the chunk itself.
+///
+/// Once the consumer knows the input is NDJSON (``decodeTails()``), the reading thread
+/// also decodes the last whole lines of each large chunk (``Tail``), numbered from 0:
+/// decompressing alone keeps that core less busy than decoding and aggregating keep the
+/// consumer's.
+///
+/// `@unchecked Sendable`: the reading thread and the consumer hand each slot (its bytes,
+/// result and tail) to each other through the `free` and `filled` semaphores, so a slot
+/// is only ever touched by one side at a time; per-slot state lives in separate memory
+/// (no shared copy-on-write array is mutated); `stopped` and `tailsWanted` are atomic.
+final class ReadAhead: @unchecked Sendable {
+    /// Whole lines at the end of a chunk, decoded by the reading thread.
+    struct Tail {
+        /// Where they are in the slot (from just after an LF to just after the chunk's
+        /// last LF); empty when the chunk's tail was not decoded.
+        var range: Range<Int> = 0..<0
+        /// Their events, positions counted from 0.
+        var batch: EventBatch
+        var rejections: [(line: Int64, reason: RejectReason, raw: UnsafeRawBufferPointer)] = []
+        /// Lines in `range`.
+        var lines = 0
+    }
+
+    let source: ByteSource
+    let headroom: Int
+    let chunkBytes: Int
+    let slotCount: Int
+    /// Each slot: `headroom` bytes, then up to `chunkBytes` of content. Freed in `deinit`.
+    let slots: [UnsafeMutableRawBufferPointer]
+    /// Per slot, what the reading thread read: the content's size (0 at the end), or why
+    /// it could not read. Owned.
+    let results: UnsafeMutablePointer<Result<Int, any Error>>
+    /// Per slot, its decoded tail. Owned.
+    let tails: UnsafeMutablePointer<Tail>
+    /// Decodes tails of chunks of at least `tailMinimumBytes`; the tail is about
+    /// `tailShare` of the chunk and never longer than a line may be (so it holds no
+    /// overlong line, which the consumer reports differently).
+    let tailDecoder: JSONEventDecoder?
+    let tailMinimumBytes: Int
+    static let tailShare = 0.26
+    let tailsWanted = Atomic<Bool>(false)
+    /// Counts slots the reader may fill, and slots filled for the consumer. Owned.
+    let free: UnsafeMutablePointer<sem_t>
+    let filled: UnsafeMutablePointer<sem_t>
+    let stopped = Atomic<Bool>(false)
+    /// The next slot the consumer takes (consumer side only).
+    var nextToTake = 0
+
+    /// Starts the reading thread.
+    ///
+    /// - Parameters:
+    ///   - source: Read only by the new thread from now on (its `let` properties and
+    ///     ``ByteSource/fileBytesRead`` stay readable).
+    ///   - headroom: Free bytes before each chunk, for the longest partial line.
+    ///   - tailDecoder: Decodes chunk tails once ``decodeTails()`` is called; its line
+    ///     limit must be `headroom - 1`.
+    ///   - tailMinimumBytes: Chunks shorter than this are left whole to the consumer.
+    ///   - slotCount: Chunks in flight: one being filled, one being decoded, the rest ready.
+    init(source: ByteSource, headroom: Int, tailDecoder: JSONEventDecoder? = nil, tailMinimumBytes: Int = 1 << 16, slotCount: Int = 4) {
+        precondition(slotCount >= 2 && headroom >= 0)
+        self.source = source
+        self.headroom = headroom
+        self.chunkBytes = source.chunkBytes
+        self.slotCount = slotCount
+        self.tailDecoder = tailDecoder
+        self.tailMinimumBytes = tailMinimumBytes
+        slots = (0..<slotCount).map { _ in .allocate(byteCount: headroom + source.chunkBytes, alignment: 64) }
+        results = .allocate(capacity: slotCount)
+        results.initialize(repeating: .success(0), count: slotCount)
+        let schema = tailDecoder?.schema ?? EventSchema(timestamp: "", numeric: [], categorical: [])
+        tails = .allocate(capacity: slotCount)
+        tails.initialize(
+            repeating: Tail(batch: EventBatch(numericCount: schema.numeric.count, categoricalCount: schema.categorical.count)),
+            count: slotCount)
+        free = .allocate(capacity: 1)
+        filled = .allocate(capacity: 1)
+        sem_init(free, 0, UInt32(slotCount))
+        sem_init(filled, 0, 0)
+        Self.spawn { [self] in read() }
+    }
+
+    deinit {
+        for slot in slots { slot.deallocate() }
+        results.deinitialize(count: slotCount)
+        results.deallocate()
+        tails.deinitialize(count: slotCount)
+        tails.deallocate()
+        sem_destroy(free)
+        sem_destroy(filled)
+        free.deallocate()
+        filled.deallocate()
+    }
+
+    /// The reading thread: fills slots in ring order until the end of the input or an error.
+    func read() {
+        var slot = 0
+        while true {
+            Self.wait(free)
+            if stopped.load(ordering: .acquiring) { return }
+            let result: Result<Int, any Error>
+            do {
+                let content = UnsafeMutableRawBufferPointer(rebasing: slots[slot][headroom..<(headroom + chunkBytes)])
+                result = .success(try source.read(into: content))
+            } catch {
+                result = .failure(error)
+            }
+            results[slot] = result
+            tails[slot].range = 0..<0
+            if case .success(let count) = result, count >= tailMinimumBytes, tailsWanted.load(ordering: .acquiring) {
+                decodeTail(slot, count: count)
+            }
+            sem_post(filled)
+            guard case .success(let count) = result, count > 0 else { return }
+            slot = slot + 1 == slotCount ? 0 : slot + 1
+        }
+    }
+
+    /// Decodes the last whole lines of the `count` content bytes of `slot`, if it has some.
+    func decodeTail(_ slot: Int, count: Int) {
+        guard let decoder = tailDecoder else { return }
+        let base = UnsafeRawPointer(slots[slot].baseAddress!)
+        let contentEnd = headroom + count
+        // The tail starts after the first LF at or after the cut and ends after the last LF
+        // (found from the end: it is one line from there; `memrchr` is not in Glibc's module).
+        let cut = contentEnd - Int(Double(count) * Self.tailShare)
+        var end = contentEnd
+        while end > cut && base.load(fromByteOffset: end - 1, as: UInt8.self) != 0x0A { end -= 1 }
+        guard cut < end, let lf = memchr(base + cut, 0x0A, end - cut) else { return }
+        let start = base.distance(to: UnsafeRawPointer(lf)) + 1
+        guard start < end, end - start <= headroom - 1 else { return }
+        tails[slot].range = start..<end
+        tails[slot].batch.removeAll()
+        tails[slot].rejections.removeAll(keepingCapacity: true)
+        // Blank lines are rejections, as the consumer reports them.
+        let decoded = decoder.decodeLines(
+            UnsafeRawBufferPointer(start: base + start, count: end - start), firstLine: 0, into: &tails[slot].batch,
+            rejectingBlankLines: true
+        ) { line, reason, raw in
+            tails[slot].rejections.append((line, reason, raw))
+        }
+        tails[slot].lines = decoded.accepted + decoded.rejected + decoded.blank
+    }
+
+    /// From now on, decode the tails of chunks read (the input is NDJSON).
+    func decodeTails() {
+        tailsWanted.store(true, ordering: .releasing)
+    }
+
+    /// Waits for the next chunk and lends its slot until ``release(_:)``.
+    ///
+    /// - Returns: The slot and how many content bytes follow its headroom (0 at the end).
+    /// - Throws: What reading the source threw.
+    func take() throws -> (slot: Int, count: Int) {
+        Self.wait(filled)
+        let slot = nextToTake
+        nextToTake = slot + 1 == slotCount ? 0 : slot + 1
+        return (slot, try results[slot].get())
+    }
+
+    /// Gives a slot back to the reading thread.
+    func release(_ slot: Int) {
+        sem_post(free)
+    }
+
+    /// Lets the reading thread end at its next chunk (it keeps this object alive until then).
+    func stop() {
+        stopped.store(true, ordering: .releasing)
+        sem_post(free)
+    }
+
+    /// The corresponding C function is `sem_wait`, retried when a signal interrupts it.
+    static func wait(_ semaphore: UnsafeMutablePointer<sem_t>) {
+        while sem_wait(semaphore) != 0 && errno == EINTR {}
+    }
+
+    /// Runs `body` on a new detached thread.
+    static func spawn(_ body: @escaping @Sendable () -> Void) {
+        final class Box: @unchecked Sendable {
+            // Safe: the closure is handed to exactly one new thread and never shared.
+            let body: @Sendable () -> Void
+            init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+        }
+        var thread = pthread_t()
+        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+        let created = pthread_create(&thread, nil, { raw in
+            Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().body()
+            return nil
+        }, box)
+        precondition(created == 0, "pthread_create failed: \(created)")
+        pthread_detach(thread)
+    }
+}

@@ -1,0 +1,274 @@
+import DriftCore
+@testable import DriftEngine
+import Foundation
+import Testing
+
+/// The reader hands whole runs of lines to the decoder; whatever the read sizes (so
+/// wherever lines are cut between reads), it must give what decoding the lines one by
+/// one gives: same events, same rejections with the same positions and bytes, same counts.
+@Suite struct EventReaderChunkingTests {
+    static let schema = EventSchema(timestamp: "ts", numeric: ["x"], categorical: ["c"])
+    /// Small enough that overlong lines are cheap to write.
+    static let limits = DecoderLimits(maxEventBytes: 48)
+
+    struct Rejected: Equatable, CustomStringConvertible {
+        var position: Int64
+        var reason: RejectReason
+        var raw: [UInt8]
+        var description: String { "\(position) \(reason) \(String(decoding: raw, as: UTF8.self).debugDescription)" }
+    }
+
+    struct Outcome: Equatable {
+        var timestamps: [Int64] = []
+        var positions: [Int64] = []
+        var x: [UInt64] = []
+        var c: [String?] = []
+        var rejected: [Rejected] = []
+        var accepted: Int64 = 0
+        var rejectedCount: Int64 = 0
+        var linesRead: Int64 = 0
+        var headerLines: Int64 = 0
+        var format: EventReader.Format?
+        /// Chunk tails decoded on the reading thread (not compared).
+        var tails = 0
+
+        init() {}
+
+        init(_ batch: EventBatch) {
+            timestamps = batch.timestamps
+            positions = batch.positions
+            x = batch.numeric[0].map(\.bitPattern)
+            c = batch.categorical[0].map { batch.string($0) }
+        }
+    }
+
+    static let events = [
+        #"{"ts":1700000000001,"x":1.5,"c":"a"}"#,
+        #"{"ts":1700000000002,"x":-2e3,"c":"b"}"#,
+        #"{"ts":1700000000003,"c":"\u00e9"}"#,
+        #"{"ts":1700000000004,"x":"no"}"#,
+        #"{"ts":1700000000005,"x":3"#,
+        #"["not", "an", "object"]"#,
+        #"{"x":4}"#,
+    ]
+
+    /// NDJSON with every kind of line: a BOM, blank lines before and after the first event,
+    /// CRLF, a lone CR, bad events, overlong lines (one much longer than any read, one of
+    /// blanks, one that fits only without its CR) and no final newline.
+    static let ndjson: [UInt8] = {
+        var s = "\u{FEFF}\n  \r\n \t \n"
+        s += events[0] + "\r\n" + events[1] + "\n\n" + " \r \n"
+        s += String(repeating: "y", count: 100) + "\n"
+        s += events[2] + "\n" + events[3] + "\r\n" + events[4] + "\n"
+        s += "{\"ts\":1,\"pad\":\"" + String(repeating: "z", count: 5000) + "\"}\r\n"
+        s += events[5] + "\n" + String(repeating: " ", count: 60) + "\n" + events[6] + "\n"
+        s += "{\"ts\":1700000000006,\"x\":6,\"c\":\"abcdefghijklmno\"}\r\n"  // 48 bytes + CR: fits
+        s += "{\"ts\":1700000000007,\"x\":7,\"c\":\"abcdefghijklmnop\"}\r\n"  // 49 bytes: too long
+        s += "\r\n"
+        for k in 0..<150 { s += #"{"ts":\#(1_700_000_001_000 + k),"x":\#(k),"c":"k\#(k % 4)"}"# + (k % 3 == 0 ? "\r\n" : "\n") }
+        s += events[0]
+        return Array(s.utf8)
+    }()
+
+    static let csv: [UInt8] = Array(
+        ("\u{FEFF}\n \r\nc,ts,x\r\n" + "a,1700000000001,1.5\n" + "\n" + "\"b,1\",1700000000002,2\r\n"
+            + "c,1700000000003\n" + String(repeating: "q", count: 70) + "\n" + "d,1700000000004,x\n"
+            + " \t\n" + "e,1700000000005,5").utf8)
+
+    static let inputs: [(name: String, bytes: [UInt8])] = [
+        ("ndjson", ndjson),
+        ("ndjson, final LF", ndjson + Array("\n".utf8)),
+        ("ndjson, final CR", ndjson + Array("\r".utf8)),
+        ("ndjson, overlong last line", ndjson + Array(("\n" + String(repeating: "w", count: 300)).utf8)),
+        ("csv", csv),
+        ("blank lines only", Array("\n \r\n\t\n\r".utf8)),
+        ("empty", []),
+        ("BOM only", [0xEF, 0xBB, 0xBF]),
+    ]
+
+    /// Reads `bytes` (zstd-compressed when `compressed`) with the given read sizes.
+    ///
+    /// `tailMinimumBytes` 1 has the reading thread decode the tail of every chunk it can.
+    func read(
+        _ bytes: [UInt8], compressed: Bool, chunkBytes: Int, compressedReadBytes: Int, tailMinimumBytes: Int = 1,
+        limits: DecoderLimits = Self.limits
+    ) throws -> Outcome {
+        let scratch = try ScratchDirectory()
+        let path = scratch.file("input")
+        var file = bytes
+        if compressed {
+            let compressor = ZstdCompressor()
+            file = []
+            try compressor.compress(bytes) { file += $0 }
+            try compressor.finish { file += $0 }
+        }
+        try Data(file).write(to: URL(fileURLWithPath: path))
+        let source = try ByteSource(path: path, chunkBytes: chunkBytes, compressedReadBytes: compressedReadBytes)
+        let reader = EventReader(source: source, schema: Self.schema, limits: limits, tailMinimumBytes: tailMinimumBytes)
+        var batch = EventBatch(numericCount: 1, categoricalCount: 1)
+        var rejected: [Rejected] = []
+        while try reader.next(into: &batch, reject: { rejected.append(Rejected(position: $0.position, reason: $0.reason, raw: Array($0.raw))) }) {}
+        #expect(source.isCompressed == compressed)
+        var outcome = Outcome(batch)
+        outcome.rejected = rejected
+        outcome.accepted = reader.accepted
+        outcome.rejectedCount = reader.rejected
+        outcome.linesRead = reader.linesRead
+        outcome.headerLines = reader.headerLines
+        outcome.format = reader.format
+        outcome.tails = reader.decodedTails
+        return outcome
+    }
+
+    /// The reference: the lines cut by hand and decoded one at a time, as the reader did
+    /// before it handed runs of lines to the decoder.
+    func decodeOneByOne(_ bytes: [UInt8], limits: DecoderLimits = Self.limits) throws -> Outcome {
+        let scratch = try ScratchDirectory()
+        let path = scratch.file("unused")
+        try Data().write(to: URL(fileURLWithPath: path))
+        let reader = try EventReader(path: path, schema: Self.schema, limits: limits)
+        var batch = EventBatch(numericCount: 1, categoricalCount: 1)
+        var rejected: [Rejected] = []
+        var lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false)
+        if bytes.last == 0x0A || bytes.isEmpty { lines.removeLast() }
+        for (i, var line) in lines.enumerated() {
+            let number = Int64(i + 1)
+            if line.last == 0x0D { line.removeLast() }
+            if line.count > limits.maxEventBytes {
+                rejected.append(Rejected(position: number, reason: .lineTooLong, raw: Array(line)))
+                continue
+            }
+            try Array(line).withUnsafeBytes { raw in
+                try reader.decodeLine(raw, number: number, into: &batch) {
+                    rejected.append(Rejected(position: $0.position, reason: $0.reason, raw: Array($0.raw)))
+                }
+            }
+        }
+        var outcome = Outcome(batch)
+        outcome.rejected = rejected
+        outcome.accepted = reader.accepted
+        outcome.rejectedCount = reader.rejected + Int64(rejected.filter { $0.reason == .lineTooLong }.count)
+        outcome.linesRead = Int64(lines.count)
+        outcome.headerLines = reader.headerLines
+        outcome.format = reader.format
+        return outcome
+    }
+
+    @Test(arguments: [
+        (1, 1), (2, 3), (3, 1), (5, 7), (17, 5), (64, 13), (1000, 64), (1 << 20, 1 << 17),
+    ])
+    func anyReadSizesGiveTheLineByLineResult(chunkBytes: Int, compressedReadBytes: Int) throws {
+        for input in Self.inputs {
+            let expected = try decodeOneByOne(input.bytes)
+            for compressed in [false, true] {
+                for tailMinimumBytes in [1, Int.max] {
+                let got = try read(
+                    input.bytes, compressed: compressed, chunkBytes: chunkBytes, compressedReadBytes: compressedReadBytes,
+                    tailMinimumBytes: tailMinimumBytes)
+                let what = "\(input.name), compressed \(compressed), reads of \(chunkBytes)/\(compressedReadBytes), tails from \(tailMinimumBytes)"
+                #expect(got.timestamps == expected.timestamps, "\(what)")
+                #expect(got.positions == expected.positions, "\(what)")
+                #expect(got.x == expected.x, "\(what)")
+                #expect(got.c == expected.c, "\(what)")
+                #expect(got.format == expected.format, "\(what)")
+                #expect(got.headerLines == expected.headerLines, "\(what)")
+                #expect(got.accepted == expected.accepted && got.rejectedCount == expected.rejectedCount, "\(what)")
+                #expect(got.linesRead == expected.linesRead, "\(what)")
+                #expect(got.accepted + got.rejectedCount + got.headerLines == got.linesRead, "\(what)")
+                // Overlong lines are reported with a prefix of at most 1 KiB (how much of it
+                // depends on where the reads cut the line); every other rejection exactly.
+                #expect(got.rejected.count == expected.rejected.count, "\(what)")
+                for (g, e) in zip(got.rejected, expected.rejected) {
+                    #expect(g.position == e.position && g.reason == e.reason, "\(what): \(g) vs \(e)")
+                    if e.reason == .lineTooLong {
+                        #expect(e.raw.starts(with: g.raw) && g.raw.count <= 1024 && g.raw.count >= 1, "\(what): \(g)")
+                    } else {
+                        #expect(g.raw == e.raw, "\(what): \(g) vs \(e)")
+                    }
+                }
+                }
+            }
+        }
+    }
+
+    /// The inputs above hold every kind of line; make sure they do (a test of the test).
+    @Test func theInputsCoverTheEdgeCases() throws {
+        let ndjson = try decodeOneByOne(Self.ndjson)
+        let reasons = Set(ndjson.rejected.map(\.reason))
+        #expect(reasons == [.emptyLine, .lineTooLong, .notANumber, .malformedJSON, .notAnObject, .missingTimestamp])
+        #expect(ndjson.accepted == 155 && ndjson.format == .ndjson)
+        #expect(ndjson.rejected.first == Rejected(position: 1, reason: .emptyLine, raw: []))  // the BOM is not content
+        #expect(ndjson.rejected.filter { $0.reason == .lineTooLong }.map(\.position) == [8, 12, 14, 17])
+        let csv = try decodeOneByOne(Self.csv)
+        #expect(csv.format == .csv && csv.headerLines == 1 && csv.accepted == 3)
+        #expect(Set(csv.rejected.map(\.reason)) == [.emptyLine, .lineTooLong, .wrongFieldCount, .notANumber])
+    }
+
+    /// The file is read on another thread: its errors must still come out of `next`, after
+    /// the events before them, and a reader dropped halfway must not hang or crash.
+    @Test func readErrorsAndAbandonedReaders() throws {
+        let scratch = try ScratchDirectory()
+        var text: [UInt8] = []
+        for k in 0..<20_000 { text += Array(#"{"ts":\#(1_700_000_000_000 + k),"x":1,"c":"a"}"#.utf8) + [0x0A] }
+        var compressed: [UInt8] = []
+        let compressor = ZstdCompressor()
+        try compressor.compress(text) { compressed += $0 }
+        try compressor.finish { compressed += $0 }
+        let truncated = scratch.file("truncated.ndjson.zst")
+        try Data(compressed.dropLast(7)).write(to: URL(fileURLWithPath: truncated))
+        let reader = EventReader(
+            source: try ByteSource(path: truncated, chunkBytes: 4096, compressedReadBytes: 1024), schema: Self.schema,
+            limits: Self.limits)
+        var batch = EventBatch(numericCount: 1, categoricalCount: 1)
+        #expect {
+            while try reader.next(into: &batch, reject: { _ in }) {}
+        } throws: { error in
+            String(describing: error).contains("truncated.ndjson.zst: zstd stream is truncated or damaged")
+        }
+        #expect(batch.count > 10_000 && batch.count < 20_000 && reader.accepted == Int64(batch.count))
+        // Dropped after one chunk, with the reading thread waiting for a free buffer.
+        let whole = scratch.file("whole.ndjson.zst")
+        try Data(compressed).write(to: URL(fileURLWithPath: whole))
+        for _ in 0..<20 {
+            let early = EventReader(
+                source: try ByteSource(path: whole, chunkBytes: 512, compressedReadBytes: 64), schema: Self.schema, limits: Self.limits)
+            var first = EventBatch(numericCount: 1, categoricalCount: 1)
+            #expect(try early.next(into: &first, reject: { _ in }))
+            #expect(first.count > 0)
+        }
+    }
+
+    /// Many runs and decoder blocks: a stream of well-formed events with a few bad ones,
+    /// read in pieces that cut lines at many places.
+    @Test func aLongStreamDecodesAsOneByOne() throws {
+        var s = ""
+        for k in 0..<3_000 {
+            if k % 97 == 0 { s += "\n" }
+            if k % 211 == 0 { s += #"{"ts":\#(k),"x":"bad"}"# + "\n" }
+            s += #"{"ts":\#(1_700_000_000_000 + k),"x":\#(Double(k) / 8),"c":"v\#(k % 5)"}"# + (k % 2 == 0 ? "\r\n" : "\n")
+        }
+        let bytes = Array(s.utf8)
+        // Lines up to the default limit: the reading thread decodes tails of many lines,
+        // with blank and bad lines among them.
+        for limits in [Self.limits, DecoderLimits()] {
+            let expected = try decodeOneByOne(bytes, limits: limits)
+            #expect(expected.accepted == 3_000)
+            for compressed in [false, true] {
+                for tailMinimumBytes in [1, 2_000, Int.max] {
+                    var got = try read(
+                        bytes, compressed: compressed, chunkBytes: 4_099, compressedReadBytes: 333,
+                        tailMinimumBytes: tailMinimumBytes, limits: limits)
+                    // About 33 chunks; a tail is never longer than a line may be, so with the
+                    // 48-byte limit there are next to none.
+                    if tailMinimumBytes == Int.max {
+                        #expect(got.tails == 0)
+                    } else if limits.maxEventBytes > 4_099 {
+                        #expect(got.tails >= 20, "\(got.tails) tails")
+                    }
+                    got.tails = 0
+                    #expect(got == expected, "compressed \(compressed), tails from \(tailMinimumBytes)")
+                }
+            }
+        }
+    }
+}
