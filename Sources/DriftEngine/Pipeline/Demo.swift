@@ -85,18 +85,35 @@ public enum Demo {
         var count = 0
         var sendError: Error?
         var more = true
+        func send(_ line: UnsafeRawBufferPointer, number: Int64) {
+            guard sendError == nil else { return }
+            var key = String(number)
+            do {
+                try key.withUTF8 { k in
+                    try producer.send(topic: topic, partition: Int32(count % partitions), key: UnsafeRawBufferPointer(k), value: line)
+                }
+                count += 1
+            } catch {
+                sendError = error
+            }
+        }
         while more && sendError == nil {
-            more = try lines.nextLines { line in
-                guard case .text(let bytes, let number) = line, sendError == nil else { return }
-                var key = String(number)
-                do {
-                    try key.withUTF8 { k in
-                        try producer.send(
-                            topic: topic, partition: Int32(count % partitions), key: UnsafeRawBufferPointer(k), value: bytes)
+            more = try lines.nextRuns { run in
+                switch run {
+                case .lines(let text, let firstLine):
+                    var number = firstLine
+                    var start = 0
+                    while start < text.count {
+                        var end = start
+                        while end < text.count && text[end] != 0x0A { end += 1 }
+                        var stop = end
+                        if stop > start && text[stop - 1] == 0x0D { stop -= 1 }
+                        send(UnsafeRawBufferPointer(rebasing: text[start..<stop]), number: number)
+                        number += 1
+                        start = end + 1
                     }
-                    count += 1
-                } catch {
-                    sendError = error
+                case .tooLong(let number, _):
+                    sendError = FileError("\(path):\(number): line longer than 1 MiB")
                 }
             }
         }
