@@ -198,8 +198,15 @@ final class LiveSession {
         deadLetters = try DeadLetterWriter(path: options.deadLetterPath, resumingAt: restored.checkpoint?.deadLetterLength)
     }
 
+    /// Messages come in runs of one partition: remember the last one's slot.
+    var lastPartition = TopicPartition("", -1)
+    var lastSlot = -1
+
     func slot(_ tp: TopicPartition) -> Int {
+        if tp.partition == lastPartition.partition && tp.topic == lastPartition.topic { return lastSlot }
         let (s, created) = pending.slot(tp)
+        lastPartition = tp
+        lastSlot = s
         if created {
             nextOffsets.append(positions[tp.description] ?? -1)
             lastMessage.append(now)
