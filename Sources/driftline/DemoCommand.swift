@@ -24,12 +24,13 @@ struct DemoCommand: ParsableCommand {
             print(DemoTable.header)
             let outcome = try Demo.run(
                 fixtures: fixtures, directory: dir, notice: { Terminal.print("· " + $0) },
-                onWindow: { print(DemoTable.row($0)) })
+                onWindow: { print(DemoTable.row($0)) }, onAlert: { print("  " + $0) })
             let s = outcome.summary
             print("")
             print("\(s.messages) messages over \(outcome.partitions) partitions: \(s.accepted) accepted, \(s.rejected) rejected, \(s.late) late")
             print("\(s.windowsClosed) windows closed, \(s.driftedWindows) with drift; \(s.checkpoints) checkpoints, offsets committed after each")
             print("results      \(outcome.resultsPath) (\(s.resultRecords) records)")
+            print("alerts       \(outcome.alertsPath) (\(outcome.alertChanges) changes: firing and resolved)")
             print("dead letters \(outcome.deadLetterPath)")
             print("checkpoints  \(outcome.checkpointDirectory)")
             print("profile      \(outcome.profilePath)")

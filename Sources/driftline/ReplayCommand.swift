@@ -62,6 +62,7 @@ struct ReplayCommand: ParsableCommand {
             options.deadLetterPath = deadLetter
             options.speed = try parsedSpeed()
             options.strict = strict
+            options.alerts = try cfg.makeAlerting { Swift.print($0) }
             let interactive = Terminal.stderrIsTerminal
             let bar = ProgressBar(enabled: interactive)
             options.progress = bar.update

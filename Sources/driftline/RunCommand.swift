@@ -55,6 +55,7 @@ struct RunCommand: ParsableCommand {
             options.deadLetterPath = deadLetter
             options.untilIdle = untilIdle.flatMap(DurationText.duration)
             options.maxMessages = maxMessages
+            options.alerts = try cfg.makeAlerting { Swift.print($0) }
             options.shouldStop = { StopSignal.requested }
             options.notice = { Terminal.print($0) }
             if Terminal.stderrIsTerminal {

@@ -46,6 +46,7 @@ final class LiveTopic: @unchecked Sendable {
     func config(group: String, state: String, interval: String = "100ms") throws -> String {
         var text = try String(contentsOfFile: Fixture.path("fraud.yaml"), encoding: .utf8)
         text = text.replacingOccurrences(of: "profile: traffic/reference.drp", with: "profile: \(scratch.file("reference.drp"))")
+        text = text.replacingOccurrences(of: "    - stdout: true", with: "    - file: \(scratch.file("\(group)-alerts.jsonl"))")
         text += """
             kafka:
               brokers: \(broker.bootstrapServers)
@@ -94,6 +95,7 @@ enum DriftlineBinary {
         options.resultsPath = results
         options.untilIdle = untilIdle
         options.extraProperties = properties
+        options.alerts = try config.makeAlerting { _ in }
         return try LiveRun(config: config, profile: try config.loadProfile()).run(options: options)
     }
 
@@ -138,6 +140,7 @@ enum DriftlineBinary {
         _ = try liveRun(topic, group: "baseline", results: baseline)
         let expected = try Data(contentsOf: URL(fileURLWithPath: baseline))
         #expect(!expected.isEmpty)
+        #expect(!(try Data(contentsOf: URL(fileURLWithPath: topic.scratch.file("baseline-alerts.jsonl")))).isEmpty)
 
         // Kill points: right after the first checkpoint appears, and some time into consuming.
         // The scenarios run side by side (each in its own group) to keep the suite short.
@@ -180,7 +183,10 @@ enum DriftlineBinary {
         second.waitUntilExit()
         guard second.terminationStatus == 0 else { return "the restart exited with \(second.terminationStatus)" }
         let got = try Data(contentsOf: URL(fileURLWithPath: results))
-        return got == expected ? "identical" : "results differ: \(got.count) vs \(expected.count) bytes"
+        guard got == expected else { return "results differ: \(got.count) vs \(expected.count) bytes" }
+        let alerts = try Data(contentsOf: URL(fileURLWithPath: topic.scratch.file("\(group)-alerts.jsonl")))
+        let expectedAlerts = try Data(contentsOf: URL(fileURLWithPath: topic.scratch.file("baseline-alerts.jsonl")))
+        return alerts == expectedAlerts ? "identical" : "alerts differ: \(alerts.count) vs \(expectedAlerts.count) bytes"
     }
 
     @Test func sigtermWritesAFinalCheckpointAndExitsZero() throws {
@@ -218,6 +224,9 @@ enum DriftlineBinary {
         #expect(outcome.summary.messages == 24_008)
         #expect(outcome.summary.rejected == 5)
         #expect(outcome.summary.checkpoints >= 1)
+        let alerts = try String(contentsOfFile: outcome.alertsPath, encoding: .utf8).split(separator: "\n")
+        #expect(alerts.count == outcome.alertChanges)
+        #expect(alerts.contains { $0.contains(#""rule":"model-drift""#) && $0.contains(#""state":"firing""#) })
         // The traffic drifts halfway: the first half of the windows is clean, the second is not.
         let full = windows.filter { $0.events >= 100 }
         #expect(full.count == 24)

@@ -24,6 +24,10 @@ public struct Checkpoint: Sendable, Equatable {
     public var deadLetterLength: Int64?
     /// Running counters (events accepted, rejected, late...).
     public var counters: [String: Int64]
+    /// ``Alerting/encodeState(to:)``: which alerts fire, their streaks.
+    public var alertState: [UInt8] = []
+    /// Bytes of the alerts file that belong to this state.
+    public var alertsLength: Int64?
 
     public init(
         sequence: UInt64, profileFingerprint: UInt32, settings: String, positions: [String: Int64], aggregates: [UInt8],
@@ -60,6 +64,9 @@ public struct Checkpoint: Sendable, Equatable {
             w.string(name)
             w.i64(counters[name]!)
         }
+        w.int(alertState.count)
+        w.raw(alertState)
+        w.i64(alertsLength ?? -1)
         return w.bytes
     }
 
@@ -83,6 +90,9 @@ public struct Checkpoint: Sendable, Equatable {
             let name = try r.string()
             counters[name] = try r.i64()
         }
+        alertState = try r.raw(try r.count(unit: 1))
+        let alerts = try r.i64()
+        alertsLength = alerts >= 0 ? alerts : nil
         guard r.isAtEnd else { throw ByteReaderError("trailing bytes after the checkpoint") }
     }
 

@@ -102,9 +102,10 @@ extension DriftlineConfig {
             checkpoint.intervalMicroseconds = try c.duration("interval") ?? checkpoint.intervalMicroseconds
         }
         if let a = try top.map("alerts") {
-            try a.allowOnly(["rules", "sinks"])
+            try a.allowOnly(["rules", "sinks", "webhook_token_env"])
+            alerts.webhookTokenEnvironment = try a.string("webhook_token_env")
             for rule in try a.maps("rules") {
-                try rule.allowOnly(["name", "metric", "op", "threshold", "features", "models", "for", "resolve_after", "severity", "labels", "summary"])
+                try rule.allowOnly(["name", "metric", "op", "threshold", "features", "models", "for", "resolve_after", "severity", "labels", "summary", "correction", "min_count"])
                 guard let name = try rule.string("name"), let metric = try rule.string("metric"),
                     let threshold = try rule.double("threshold")
                 else {
@@ -122,6 +123,13 @@ extension DriftlineConfig {
                 r.severity = try rule.string("severity") ?? r.severity
                 if let labels = try rule.map("labels") { r.labels = try labels.stringDictionary() }
                 r.summary = try rule.string("summary")
+                if let c = try rule.string("correction") {
+                    guard let correction = AlertSettings.Correction(rawValue: c) else {
+                        throw ConfigError("config: `\(rule.path).correction`: \"\(c)\" is not none or benjamini_hochberg")
+                    }
+                    r.correction = correction
+                }
+                r.minCount = try rule.int("min_count", in: 0...Int.max)
                 alerts.rules.append(r)
             }
             for sink in try a.maps("sinks") {

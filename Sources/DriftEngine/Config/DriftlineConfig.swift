@@ -88,6 +88,15 @@ public struct AlertSettings: Sendable, Hashable {
         public var severity = "warning"
         public var labels: [String: String] = [:]
         public var summary: String?
+        /// Multiple-testing correction across the features a p-value rule selects.
+        public var correction: Correction = .none
+        /// Windows with fewer values change nothing (default: `drift.min_count`).
+        public var minCount: Int?
+    }
+
+    public enum Correction: String, Sendable, Hashable {
+        case none
+        case benjaminiHochberg = "benjamini_hochberg"
     }
 
     public enum Sink: Sendable, Hashable {
@@ -99,5 +108,7 @@ public struct AlertSettings: Sendable, Hashable {
 
     public var rules: [Rule] = []
     public var sinks: [Sink] = []
+    /// Name of an environment variable with a bearer token for the webhook sinks.
+    public var webhookTokenEnvironment: String?
     public init() {}
 }

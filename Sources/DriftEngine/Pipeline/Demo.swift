@@ -19,6 +19,13 @@ public enum Demo {
         public var deadLetterPath: String
         public var checkpointDirectory: String
         public var profilePath: String
+        public var alertsPath: String
+        public var alertChanges: Int
+    }
+
+    static func alertsPath(_ directory: String) -> String {
+        let path = directory + "/alerts.jsonl"
+        return path.hasPrefix("/") ? path : cwd() + "/" + path
     }
 
     public static let topic = "predictions"
@@ -30,7 +37,7 @@ public enum Demo {
     ///     since they belong to a broker that no longer exists.
     public static func run(
         fixtures: String, directory: String, notice: @escaping (String) -> Void,
-        onWindow: ((ClosedWindow) throws -> Void)?
+        onWindow: ((ClosedWindow) throws -> Void)?, onAlert: @escaping (String) -> Void = { _ in }
     ) throws -> Outcome {
         let configPath = fixtures + "/fraud.yaml"
         let stream = fixtures + "/traffic/stream.ndjson.zst"
@@ -69,12 +76,16 @@ public enum Demo {
         options.untilIdle = .seconds(1)
         options.onWindow = onWindow
         options.notice = notice
+        // The example config's rules, printed and written to the demo directory.
+        config.alerts.sinks = [.stdout, .file(alertsPath(directory))]
+        options.alerts = try config.makeAlerting(print: onAlert)
         options.extraProperties = ["log_level": "3"]
         let summary = try live.run(options: options)
         return Outcome(
             summary: summary, produced: produced, partitions: partitions, directory: directory,
             resultsPath: options.resultsPath!, deadLetterPath: options.deadLetterPath!,
-            checkpointDirectory: config.checkpoint.directory, profilePath: profilePath)
+            checkpointDirectory: config.checkpoint.directory, profilePath: profilePath,
+            alertsPath: alertsPath(directory), alertChanges: summary.alertChanges)
     }
 
     /// Produces every line of a (zstd) NDJSON file, round-robin over the partitions, keyed by

@@ -19,6 +19,8 @@ public struct LiveSummary: Sendable {
     public var commitFailures = 0
     public var kafkaErrors = 0
     public var lastCheckpointBytes = 0
+    /// Alert state changes (firing and resolved) emitted.
+    public var alertChanges = 0
     /// The checkpoint the run resumed from.
     public var restoredFrom: String?
     public var seconds: Double = 0
@@ -38,6 +40,7 @@ public struct LiveSummary: Sendable {
             s += "\n  rejected \(reason.rawValue): \(n)"
         }
         s += "\nwindows closed \(windowsClosed) (\(driftedWindows) with drift), result records \(resultRecords)"
+        if alertChanges > 0 { s += ", alert changes \(alertChanges)" }
         s += "\ncheckpoints \(checkpoints) (last \(lastCheckpointBytes) bytes)"
         if checkpointFailures > 0 { s += ", \(checkpointFailures) failed" }
         if commitFailures > 0 { s += ", offset commits failed \(commitFailures) times" }
@@ -78,6 +81,8 @@ public final class LiveRun {
         public var onWindow: ((ClosedWindow) throws -> Void)?
         /// Human notices (resume, skipped checkpoints, Kafka errors).
         public var notice: (String) -> Void = { _ in }
+        /// Alert rules and sinks; their state is checkpointed with the windows.
+        public var alerts: Alerting?
         /// Called about once a second with the counts so far (progress on a terminal).
         public var status: ((LiveSummary) -> Void)?
         /// Extra librdkafka properties over the config's (tests use short timeouts).
@@ -187,6 +192,10 @@ final class LiveSession {
             for reason in RejectReason.allCases {
                 if let n = checkpoint.counters["rejected." + reason.rawValue] { summary.rejectedByReason[reason] = n }
             }
+            if let alerts = options.alerts, !checkpoint.alertState.isEmpty {
+                var r = ByteReader(checkpoint.alertState)
+                do { try alerts.restoreState(from: &r) } catch { throw FormatError("\(path): alert state: \(error)") }
+            }
             summary.restoredFrom = path
             options.notice("resuming from \(path): \(positions.count) partitions, \(aggregator.openWindowParts) open window parts")
         }
@@ -196,6 +205,7 @@ final class LiveSession {
             return try FileWriter(path: path)
         }
         deadLetters = try DeadLetterWriter(path: options.deadLetterPath, resumingAt: restored.checkpoint?.deadLetterLength)
+        try options.alerts?.start(resumingFileAt: restored.checkpoint?.alertsLength)
     }
 
     /// Messages come in runs of one partition: remember the last one's slot.
@@ -222,6 +232,10 @@ final class LiveSession {
                 summary.resultRecords += 1
                 try results?.writeLine(line)
             }
+            if let alerts = options.alerts {
+                let counts = PipelineCounts(messages: summary.messages, late: summary.late, rejected: summary.rejected)
+                summary.alertChanges += try alerts.process(w, counts: counts).count
+            }
             try options.onWindow?(w)
         }
     }
@@ -240,10 +254,17 @@ final class LiveSession {
         do {
             try results?.sync()
             try deadLetters.sync()
-            let next = Checkpoint(
+            try options.alerts?.sync()
+            var next = Checkpoint(
                 sequence: sequence + 1, profileFingerprint: fingerprint, settings: live.settings, positions: positions,
                 aggregates: w.bytes, resultsLength: results?.bytesWritten, deadLetterLength: deadLetters.length,
                 counters: counters)
+            if let alerts = options.alerts {
+                var a = ByteWriter()
+                alerts.encodeState(to: &a)
+                next.alertState = a.bytes
+                next.alertsLength = alerts.fileLength
+            }
             summary.lastCheckpointBytes = try store.write(next)
             sequence += 1
             summary.checkpoints += 1
@@ -385,6 +406,7 @@ final class LiveSession {
         consumer = nil
         try results?.close(sync: true)
         try deadLetters.close()
+        try options.alerts?.close()
         summary.seconds = seconds(clock.now - started)
         if let firstMessage { summary.activeSeconds = seconds(lastAnyMessage - firstMessage) }
         return summary

@@ -31,6 +31,8 @@ public struct ReplaySummary: Sendable {
     public var seconds: Double = 0
     /// Things the user should know about the inputs (a recording cut short...).
     public var warnings: [String] = []
+    /// Alert state changes (firing and resolved) emitted.
+    public var alertChanges = 0
 
     public var rejected: Int64 { rejectedByReason.values.reduce(0, +) }
 
@@ -44,6 +46,7 @@ public struct ReplaySummary: Sendable {
             s += "\n  rejected \(reason.rawValue): \(n)"
         }
         s += "\nwindows closed \(windowsClosed) (\(driftedWindows) with drift), result records \(resultRecords)"
+        if alertChanges > 0 { s += ", alert changes \(alertChanges)" }
         for w in warnings { s += "\nwarning: \(w)" }
         if seconds > 0 {
             let rate = Double(accepted) / seconds
@@ -69,8 +72,10 @@ public final class Replay {
         public var strict = false
         /// Called after every chunk with (bytes read, total bytes, events accepted so far).
         public var progress: ((Int64, Int64, Int64) -> Void)?
-        /// Called with every closed window (for the terminal table, snapshots, alerts).
+        /// Called with every closed window (for the terminal table, snapshots).
         public var onWindow: ((ClosedWindow) throws -> Void)?
+        /// Alert rules and sinks, fed with every closed window.
+        public var alerts: Alerting?
         public init() {}
     }
 
@@ -114,6 +119,7 @@ public final class Replay {
         var summary = ReplaySummary()
         let deadLetters = try DeadLetterWriter(path: options.deadLetterPath)
         let results = try options.resultsPath.map { try FileWriter(path: $0) }
+        try options.alerts?.start(resumingFileAt: nil)
         let schema = config.input
         var aggregator = profile.map { WindowAggregator(spec: spec, schema: schema, profile: $0, decision: decision) }
         // Stream reference (reference.from_stream): events before referenceEnd build it.
@@ -129,8 +135,10 @@ public final class Replay {
         }
         var bytesBefore: Int64 = 0
 
+        // Lines read, late and rejected so far, for alert rules over rates.
+        var running = PipelineCounts()
         func emit(_ windows: [ClosedWindow]) throws {
-            try self.emit(windows, results: results, summary: &summary, options: options)
+            try self.emit(windows, results: results, summary: &summary, options: options, counts: running)
         }
 
         func feed(_ b: EventBatch, source: String) throws {
@@ -202,6 +210,8 @@ public final class Replay {
                     let due = pacingStart!.wall + .microseconds(Double(last - pacingStart!.event) / speed)
                     if due > clock.now { try? await_sleep(until: due, clock: clock) }
                 }
+                running = PipelineCounts(
+                    messages: summary.linesRead + reader.linesRead, late: summary.late, rejected: summary.rejected + reader.rejected)
                 try route(batch, source: path)
                 options.progress?(bytesBefore + reader.lines.source.fileBytesRead, totalBytes, summary.accepted + reader.accepted)
             }
@@ -218,12 +228,14 @@ public final class Replay {
             let rest = held
             try feed(rest, source: inputs.last ?? "-")
         }
+        running = PipelineCounts(messages: summary.linesRead, late: summary.late, rejected: summary.rejected)
         if var agg = aggregator.take() {
             try emit(agg.closeAll())
             aggregator = agg
         }
         try results?.close()
         try deadLetters.close()
+        try options.alerts?.close()
         summary.inputBytes = bytesBefore
         let elapsed = clock.now - started
         summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
@@ -243,6 +255,7 @@ extension Replay {
         var summary = ReplaySummary()
         let deadLetters = try DeadLetterWriter(path: options.deadLetterPath)
         let results = try options.resultsPath.map { try FileWriter(path: $0) }
+        try options.alerts?.start(resumingFileAt: nil)
         let schema = config.input
         let decoder = JSONEventDecoder(schema: schema, limits: DecoderLimits())
         var aggregator = PartitionedAggregator(spec: spec, schema: schema, profile: profile, decision: decision)
@@ -288,7 +301,9 @@ extension Replay {
                 if options.strict && late > 0 {
                     throw StrictModeStop(source: path, position: 0, reason: .late)
                 }
-                try emit(aggregator.closeReady(), results: results, summary: &summary, options: options)
+                try emit(
+                    aggregator.closeReady(), results: results, summary: &summary, options: options,
+                    counts: PipelineCounts(messages: summary.linesRead, late: summary.late, rejected: summary.rejected))
                 options.progress?(bytesBefore + reader.fileBytesRead, totalBytes, summary.accepted)
             }
             if reader.truncated || !reader.endedCleanly {
@@ -296,22 +311,30 @@ extension Replay {
             }
             bytesBefore += reader.fileBytesRead
         }
-        try emit(aggregator.closeAll(), results: results, summary: &summary, options: options)
+        try emit(
+            aggregator.closeAll(), results: results, summary: &summary, options: options,
+            counts: PipelineCounts(messages: summary.linesRead, late: summary.late, rejected: summary.rejected))
         try results?.close()
         try deadLetters.close()
+        try options.alerts?.close()
         summary.inputBytes = bytesBefore
         let elapsed = clock.now - started
         summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return summary
     }
 
-    func emit(_ windows: [ClosedWindow], results: FileWriter?, summary: inout ReplaySummary, options: Options) throws {
+    func emit(
+        _ windows: [ClosedWindow], results: FileWriter?, summary: inout ReplaySummary, options: Options, counts: PipelineCounts
+    ) throws {
         for w in windows {
             summary.windowsClosed += 1
             if w.results.contains(where: \.drift) { summary.driftedWindows += 1 }
             for line in ResultRecord.lines(for: w) {
                 summary.resultRecords += 1
                 try results?.writeLine(line)
+            }
+            if let alerts = options.alerts {
+                summary.alertChanges += try alerts.process(w, counts: counts).count
             }
             try options.onWindow?(w)
         }
