@@ -31,7 +31,13 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .customLong("consume-only"), help: "Measure the consumer alone: count messages without decoding, windows, checkpoints or commits (needs --until-idle).")
     var consumeOnly = false
 
+    @Option(name: .customLong("metrics-listen"), help: "Serve Prometheus /metrics, /healthz and /readyz on HOST:PORT (e.g. 127.0.0.1:9464).")
+    var metricsListen: String?
+
     func validate() throws {
+        if let metricsListen, MetricsServer.parse(metricsListen) == nil {
+            throw ValidationError("--metrics-listen must be IPV4:PORT such as 127.0.0.1:9464, not \(metricsListen)")
+        }
         if consumeOnly && untilIdle == nil { throw ValidationError("--consume-only needs --until-idle") }
         if let maxMessages, maxMessages < 1 { throw ValidationError("--max-messages must be at least 1") }
         if let untilIdle, DurationText.microseconds(untilIdle) == nil {
@@ -56,6 +62,12 @@ struct RunCommand: ParsableCommand {
             options.untilIdle = untilIdle.flatMap(DurationText.duration)
             options.maxMessages = maxMessages
             options.alerts = try cfg.makeAlerting { Swift.print($0) }
+            let metricsServer = try metricsListen.map { address in
+                let metrics = PipelineMetrics()
+                options.metrics = metrics
+                return try MetricsServer(address: address, metrics: metrics)
+            }
+            defer { metricsServer?.stop() }
             options.shouldStop = { StopSignal.requested }
             options.notice = { Terminal.print($0) }
             if Terminal.stderrIsTerminal {

@@ -83,6 +83,8 @@ public final class LiveRun {
         public var notice: (String) -> Void = { _ in }
         /// Alert rules and sinks; their state is checkpointed with the windows.
         public var alerts: Alerting?
+        /// Prometheus metrics, updated about once a second and on every closed window.
+        public var metrics: PipelineMetrics?
         /// Called about once a second with the counts so far (progress on a terminal).
         public var status: ((LiveSummary) -> Void)?
         /// Extra librdkafka properties over the config's (tests use short timeouts).
@@ -236,6 +238,7 @@ final class LiveSession {
                 let counts = PipelineCounts(messages: summary.messages, late: summary.late, rejected: summary.rejected)
                 summary.alertChanges += try alerts.process(w, counts: counts).count
             }
+            options.metrics?.record(w)
             try options.onWindow?(w)
         }
     }
@@ -249,8 +252,16 @@ final class LiveSession {
             "result_records": Int64(summary.resultRecords),
         ]
         for (reason, n) in summary.rejectedByReason { counters["rejected." + reason.rawValue] = n }
+        let began = clock.now
         var w = ByteWriter()
         aggregator.encode(to: &w)
+        defer {
+            options.metrics?.set("driftline_checkpoint_duration_seconds", seconds(clock.now - began))
+            options.metrics?.set("driftline_checkpoint_bytes", Double(summary.lastCheckpointBytes))
+            options.metrics?.setTotal("driftline_checkpoints_total", to: Int64(summary.checkpoints))
+            options.metrics?.setTotal("driftline_checkpoint_failures_total", to: Int64(summary.checkpointFailures))
+            options.metrics?.setTotal("driftline_offset_commit_failures_total", to: Int64(summary.commitFailures))
+        }
         do {
             try results?.sync()
             try deadLetters.sync()
@@ -300,6 +311,7 @@ final class LiveSession {
         // `--until-idle` counts from the first assignment, not from the group join.
         lastAnyMessage = now
         assigned = true
+        options.metrics?.isReady = true
         options.notice("assigned \(partitions.map(\.description).joined(separator: ", "))")
         return start
     }
@@ -375,9 +387,10 @@ final class LiveSession {
                 if dirty { checkpoint() }
                 lastCheckpoint = now
             }
-            if let status = options.status, now - lastStatus >= .seconds(1) {
+            if now - lastStatus >= .seconds(1) {
                 lastStatus = now
-                status(summary)
+                options.status?(summary)
+                publishMetrics()
             }
             if let max = options.maxMessages, summary.messages >= max {
                 endOfInput = true
@@ -407,9 +420,21 @@ final class LiveSession {
         try results?.close(sync: true)
         try deadLetters.close()
         try options.alerts?.close()
+        publishMetrics()
         summary.seconds = seconds(clock.now - started)
         if let firstMessage { summary.activeSeconds = seconds(lastAnyMessage - firstMessage) }
         return summary
+    }
+
+    func publishMetrics() {
+        guard let metrics = options.metrics else { return }
+        metrics.record(
+            read: summary.messages, accepted: summary.accepted, rejected: summary.rejectedByReason, late: summary.late,
+            windowsClosed: summary.windowsClosed, openWindowParts: aggregator.openWindowParts, alertsFiring: options.alerts?.engine.firing)
+        for (partition, lag) in summary.lag {
+            metrics.set("driftline_consumer_lag", [("partition", partition)], Double(lag))
+        }
+        metrics.setTotal("driftline_kafka_errors_total", to: Int64(summary.kafkaErrors))
     }
 
     func seconds(_ d: Duration) -> Double {

@@ -76,6 +76,8 @@ public final class Replay {
         public var onWindow: ((ClosedWindow) throws -> Void)?
         /// Alert rules and sinks, fed with every closed window.
         public var alerts: Alerting?
+        /// Prometheus metrics, updated on every closed window.
+        public var metrics: PipelineMetrics?
         public init() {}
     }
 
@@ -120,6 +122,7 @@ public final class Replay {
         let deadLetters = try DeadLetterWriter(path: options.deadLetterPath)
         let results = try options.resultsPath.map { try FileWriter(path: $0) }
         try options.alerts?.start(resumingFileAt: nil)
+        options.metrics?.isReady = true
         let schema = config.input
         var aggregator = profile.map { WindowAggregator(spec: spec, schema: schema, profile: $0, decision: decision) }
         // Stream reference (reference.from_stream): events before referenceEnd build it.
@@ -256,6 +259,7 @@ extension Replay {
         let deadLetters = try DeadLetterWriter(path: options.deadLetterPath)
         let results = try options.resultsPath.map { try FileWriter(path: $0) }
         try options.alerts?.start(resumingFileAt: nil)
+        options.metrics?.isReady = true
         let schema = config.input
         let decoder = JSONEventDecoder(schema: schema, limits: DecoderLimits())
         var aggregator = PartitionedAggregator(spec: spec, schema: schema, profile: profile, decision: decision)
@@ -335,6 +339,13 @@ extension Replay {
             }
             if let alerts = options.alerts {
                 summary.alertChanges += try alerts.process(w, counts: counts).count
+            }
+            if let metrics = options.metrics {
+                metrics.record(w)
+                // Rejections by reason are summed per file, at its end.
+                metrics.record(
+                    read: counts.messages, accepted: counts.messages - counts.rejected, rejected: summary.rejectedByReason, late: counts.late,
+                    windowsClosed: summary.windowsClosed, openWindowParts: 0, alertsFiring: options.alerts?.engine.firing)
             }
             try options.onWindow?(w)
         }
