@@ -19,11 +19,13 @@ struct DemoCommand: ParsableCommand {
     @Option(name: .long, help: "Where to write results, dead letters, the profile and checkpoints.")
     var dir: String = "driftline-demo"
 
+    @OptionGroup var log: LogOptions
+
     func run() throws {
         try Terminal.run {
             print(DemoTable.header)
             let outcome = try Demo.run(
-                fixtures: fixtures, directory: dir, notice: { Terminal.print("· " + $0) },
+                fixtures: fixtures, directory: dir, logger: log.logger("driftline.demo"),
                 onWindow: { print(DemoTable.row($0)) }, onAlert: { print("  " + $0) })
             let s = outcome.summary
             print("")

@@ -28,6 +28,8 @@ struct RecordCommand: ParsableCommand {
     @Option(name: .long, help: "Where to start: earliest (default) or latest.")
     var from: String = "earliest"
 
+    @OptionGroup var log: LogOptions
+
     func validate() throws {
         if let untilIdle, DurationText.microseconds(untilIdle) == nil {
             throw ValidationError("--until-idle must be a duration such as 500ms, 5s or 2m, not \(untilIdle)")
@@ -45,7 +47,7 @@ struct RecordCommand: ParsableCommand {
             options.maxMessages = maxMessages
             options.start = from
             options.shouldStop = { StopSignal.requested }
-            options.notice = { Terminal.print($0) }
+            options.logger = log.logger("driftline.record")
             let summary = try Recorder.run(config: cfg, options: options)
             Terminal.print(summary.render(output: output))
         }

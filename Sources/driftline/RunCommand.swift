@@ -34,6 +34,8 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("metrics-listen"), help: "Serve Prometheus /metrics, /healthz and /readyz on HOST:PORT (e.g. 127.0.0.1:9464).")
     var metricsListen: String?
 
+    @OptionGroup var log: LogOptions
+
     func validate() throws {
         if let metricsListen, MetricsServer.parse(metricsListen) == nil {
             throw ValidationError("--metrics-listen must be IPV4:PORT such as 127.0.0.1:9464, not \(metricsListen)")
@@ -69,7 +71,7 @@ struct RunCommand: ParsableCommand {
             }
             defer { metricsServer?.stop() }
             options.shouldStop = { StopSignal.requested }
-            options.notice = { Terminal.print($0) }
+            options.logger = log.logger("driftline.run")
             if Terminal.stderrIsTerminal {
                 let status = StatusLine()
                 options.status = { s in

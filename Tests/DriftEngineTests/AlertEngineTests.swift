@@ -1,4 +1,5 @@
 import DriftStats
+import Foundation
 import Testing
 
 @testable import DriftCore
@@ -144,5 +145,18 @@ import Testing
             labels: ["team": "risk"], summary: "")
         #expect(AlertEngine.render("{{feature}} of {{ model }}: {{metric}}={{value}} [{{team}}] {{unknown}}", e)
             == "f of m: psi=0.1235 [risk] {{unknown}}")
+    }
+}
+
+@Suite struct LogFormatTests {
+    @Test func humanLinesAreOneLineAndJSONLinesParse() throws {
+        let human = DriftlineLogHandler.line(
+            format: .human, label: "driftline.run", level: .warning, message: "kafka: broker down\nretrying",
+            metadata: ["partition": "t/1"], now: 0)
+        #expect(human == "1970-01-01T00:00:00.000Z WARNING kafka: broker down; retrying partition=t/1")
+        let json = DriftlineLogHandler.line(
+            format: .json, label: "driftline.run", level: .info, message: "assigned \"t/0\"", metadata: ["n": "4"], now: 1_000)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String])
+        #expect(object == ["ts": "1970-01-01T00:00:00.001Z", "level": "info", "logger": "driftline.run", "message": "assigned \"t/0\"", "n": "4"])
     }
 }

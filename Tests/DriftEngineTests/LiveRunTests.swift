@@ -2,6 +2,7 @@ import DriftCore
 import DriftEngine
 import DriftKafka
 import Foundation
+import Logging
 import Synchronization
 import Testing
 
@@ -219,7 +220,7 @@ enum DriftlineBinary {
         let scratch = try ScratchDirectory()
         var windows: [ClosedWindow] = []
         let outcome = try Demo.run(
-            fixtures: Fixture.root.path, directory: scratch.file("demo"), notice: { _ in }, onWindow: { windows.append($0) })
+            fixtures: Fixture.root.path, directory: scratch.file("demo"), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), onWindow: { windows.append($0) })
         #expect(outcome.produced == 24_008)
         #expect(outcome.summary.messages == 24_008)
         #expect(outcome.summary.rejected == 5)

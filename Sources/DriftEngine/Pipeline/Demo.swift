@@ -3,6 +3,7 @@ import Glibc
 #endif
 import DriftCore
 import DriftKafka
+import Logging
 
 /// `driftline demo`: the whole product end to end on this machine. It starts the embedded
 /// broker, builds the reference profile from the Fixtures reference traffic, produces the
@@ -36,7 +37,7 @@ public enum Demo {
     ///   - directory: Where the demo writes; its checkpoints from an earlier demo are removed,
     ///     since they belong to a broker that no longer exists.
     public static func run(
-        fixtures: String, directory: String, notice: @escaping (String) -> Void,
+        fixtures: String, directory: String, logger: Logger,
         onWindow: ((ClosedWindow) throws -> Void)?, onAlert: @escaping (String) -> Void = { _ in }
     ) throws -> Outcome {
         let configPath = fixtures + "/fraud.yaml"
@@ -53,16 +54,16 @@ public enum Demo {
 
         var config = try DriftlineConfig(contentsOf: configPath)
         let profilePath = directory + "/reference.drp"
-        notice("building the reference profile from \(reference)")
+        logger.info("building the reference profile from \(reference)")
         _ = try ProfileBuild.run(config: config, inputs: [reference], output: profilePath)
         config.reference.profile = profilePath.hasPrefix("/") ? profilePath : cwd() + "/" + profilePath
 
         let broker = try EmbeddedBroker(topics: [(name: topic, partitions: partitions)])
         defer { broker.stop() }
-        notice("embedded broker at \(broker.bootstrapServers), topic \(topic) with \(partitions) partitions")
+        logger.info("embedded broker at \(broker.bootstrapServers), topic \(topic) with \(partitions) partitions")
 
         let produced = try produce(stream, to: broker.bootstrapServers)
-        notice("produced \(produced) messages through the Kafka producer; consuming as group driftline-demo")
+        logger.info("produced \(produced) messages through the Kafka producer; consuming as group driftline-demo")
 
         config.kafka.brokers = broker.bootstrapServers
         config.kafka.topics = [topic]
@@ -75,7 +76,7 @@ public enum Demo {
         options.deadLetterPath = directory + "/dead-letters.ndjson"
         options.untilIdle = .seconds(1)
         options.onWindow = onWindow
-        options.notice = notice
+        options.logger = logger
         // The example config's rules, printed and written to the demo directory.
         config.alerts.sinks = [.stdout, .file(alertsPath(directory))]
         options.alerts = try config.makeAlerting(print: onAlert)

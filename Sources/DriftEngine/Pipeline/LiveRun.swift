@@ -4,6 +4,7 @@ import Glibc
 import DriftCore
 import DriftKafka
 import DriftStats
+import Logging
 
 /// Counts of a live run, for its closing lines and for tests.
 public struct LiveSummary: Sendable {
@@ -79,8 +80,8 @@ public final class LiveRun {
         public var shouldStop: () -> Bool = { false }
         /// Called with every closed window.
         public var onWindow: ((ClosedWindow) throws -> Void)?
-        /// Human notices (resume, skipped checkpoints, Kafka errors).
-        public var notice: (String) -> Void = { _ in }
+        /// Where the run reports what happens (assignments, resumes, failed checkpoints, Kafka errors).
+        public var logger = Logger(label: "driftline.run", factory: { _ in SwiftLogNoOpLogHandler() })
         /// Alert rules and sinks; their state is checkpointed with the windows.
         public var alerts: Alerting?
         /// Prometheus metrics, updated about once a second and on every closed window.
@@ -171,7 +172,7 @@ final class LiveSession {
         pending = PartitionBatches(schema: config.input)
         aggregator = PartitionedAggregator(spec: run.spec, schema: config.input, profile: run.profile, decision: run.decision)
         let restored = store.loadNewest()
-        for skipped in restored.skipped { options.notice("skipping checkpoint \(skipped)") }
+        for skipped in restored.skipped { options.logger.warning("skipping checkpoint \(skipped)") }
         if let checkpoint = restored.checkpoint, let path = restored.path {
             guard checkpoint.profileFingerprint == fingerprint, checkpoint.settings == run.settings else {
                 throw ConfigError("checkpoint \(path) was written with another reference profile or config; move \(store.directory) away to start afresh")
@@ -199,7 +200,7 @@ final class LiveSession {
                 do { try alerts.restoreState(from: &r) } catch { throw FormatError("\(path): alert state: \(error)") }
             }
             summary.restoredFrom = path
-            options.notice("resuming from \(path): \(positions.count) partitions, \(aggregator.openWindowParts) open window parts")
+            options.logger.info("resuming from \(path): \(positions.count) partitions, \(aggregator.openWindowParts) open window parts")
         }
         let resultsLength = restored.checkpoint?.resultsLength
         results = try options.resultsPath.map { path in
@@ -284,7 +285,7 @@ final class LiveSession {
             // Policy: keep running and say so; offsets are not committed without a durable
             // checkpoint, so nothing is lost, a restart only redoes more work.
             summary.checkpointFailures += 1
-            options.notice("checkpoint failed (offsets not committed; will retry): \(error)")
+            options.logger.error("checkpoint failed (offsets not committed; will retry): \(error)")
             return
         }
         guard let consumer else { return }
@@ -296,7 +297,7 @@ final class LiveSession {
             try consumer.commit(offsets)
         } catch {
             summary.commitFailures += 1
-            options.notice("offset commit failed (the checkpoint holds the offsets; will retry): \(error)")
+            options.logger.warning("offset commit failed (the checkpoint holds the offsets; will retry): \(error)")
         }
     }
 
@@ -312,12 +313,12 @@ final class LiveSession {
         lastAnyMessage = now
         assigned = true
         options.metrics?.isReady = true
-        options.notice("assigned \(partitions.map(\.description).joined(separator: ", "))")
+        options.logger.info("assigned \(partitions.map(\.description).joined(separator: ", "))")
         return start
     }
 
     func revoke(_ partitions: [TopicPartition]) {
-        options.notice("revoked \(partitions.map(\.description).joined(separator: ", "))")
+        options.logger.info("revoked \(partitions.map(\.description).joined(separator: ", "))")
         if dirty { checkpoint() }
     }
 
@@ -344,7 +345,7 @@ final class LiveSession {
             summary.kafkaErrors += 1
             if clock.now - lastErrorNotice > .seconds(5) {
                 lastErrorNotice = clock.now
-                options.notice("kafka: \(error)")
+                options.logger.warning("kafka: \(error)")
             }
         }
     }

@@ -1,5 +1,6 @@
 import DriftCore
 import DriftKafka
+import Logging
 
 /// `driftline record`: consumes the configured topics into a ``Recording`` file, without
 /// decoding anything and without committing offsets (recording never moves a group).
@@ -13,7 +14,7 @@ public enum Recorder {
         /// Where to start in partitions without a committed offset: `earliest` or `latest`.
         public var start = "earliest"
         public var shouldStop: () -> Bool = { false }
-        public var notice: (String) -> Void = { _ in }
+        public var logger = Logger(label: "driftline.record", factory: { _ in SwiftLogNoOpLogHandler() })
         public var extraProperties: [String: String] = [:]
         public init(output: String) { self.output = output }
     }
@@ -55,7 +56,7 @@ public enum Recorder {
             do { try writer.appendAssignment(partitions) } catch { failure = failure ?? error }
             assigned = true
             lastMessage = clock.now
-            options.notice("assigned \(partitions.map(\.description).joined(separator: ", "))")
+            options.logger.info("assigned \(partitions.map(\.description).joined(separator: ", "))")
             return [:]
         }
         var lastErrorNotice = clock.now - .seconds(60)
@@ -77,7 +78,7 @@ public enum Recorder {
                     summary.kafkaErrors += 1
                     if clock.now - lastErrorNotice > .seconds(5) {
                         lastErrorNotice = clock.now
-                        options.notice("kafka: \(error)")
+                        options.logger.warning("kafka: \(error)")
                     }
                 }
             }
