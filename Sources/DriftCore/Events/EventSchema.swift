@@ -13,6 +13,9 @@ public struct EventSchema: Sendable, Hashable {
     public var numeric: [String]
     /// Categorical features: strings, booleans or integers.
     public var categorical: [String]
+    /// Model ids with windows of their own; further ids are pooled as `__other__`, so an id
+    /// per event cannot make the open windows grow without bound.
+    public var maxModels = 1000
 
     /// The model of events that carry no model id.
     public static let defaultModel = "default"
@@ -57,6 +60,9 @@ public enum RejectReason: String, Sendable, Hashable, CaseIterable, Codable {
     case late = "late"
     /// A blank line where an event belongs.
     case emptyLine = "empty_line"
+    /// An event time further in the future than `window.max_future_skew` allows: one broken
+    /// clock must not push the watermark past every real event.
+    case futureTimestamp = "future_timestamp"
 }
 
 /// Epoch microseconds: the event time Driftline keeps (±292 000 years).

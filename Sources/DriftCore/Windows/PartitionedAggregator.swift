@@ -24,6 +24,13 @@ public struct PartitionedAggregator: Sendable {
     var evaluator: WindowAggregator
     /// Windows ending at or before this are closed; never decreases.
     public private(set) var watermark: EpochMicroseconds = .min
+    /// Events newer than this are rejected as future timestamps (see ``WindowAggregator/futureLimit``).
+    public var futureLimit: EpochMicroseconds = .max
+    /// Models with windows of their own, per partition (see ``WindowAggregator/maxModels``).
+    public var maxModels: Int {
+        get { evaluator.maxModels }
+        set { evaluator.maxModels = newValue }
+    }
 
     public init(spec: WindowSpec, schema: EventSchema, profile: ReferenceProfile, decision: DriftDecision) {
         self.spec = spec
@@ -57,14 +64,17 @@ public struct PartitionedAggregator: Sendable {
     /// Adds a batch of one partition's events, in that partition's order.
     ///
     /// - Parameter late: Called with the row of every late event.
-    public mutating func add(_ batch: EventBatch, partition: String, late: (Int) -> Void) {
+    ///   - future: Called with the row of every event beyond ``futureLimit``.
+    public mutating func add(_ batch: EventBatch, partition: String, late: (Int) -> Void, future: (Int) -> Void = { _ in }) {
         guard batch.count > 0 else { return }
         register(partition)
         idle.remove(partition)
         // Moved out while it works, so the dictionary's copy does not force a copy on write.
         var part = parts.removeValue(forKey: partition)!
         part.floor = watermark
-        part.add(batch, late: late)
+        part.futureLimit = futureLimit
+        part.maxModels = evaluator.maxModels
+        part.add(batch, late: late, future: future)
         parts[partition] = part
     }
 

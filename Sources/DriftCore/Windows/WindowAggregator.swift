@@ -80,6 +80,14 @@ public struct WindowAggregator: Sendable {
     /// Events older than this are late too, whatever this aggregator's own watermark: set by a
     /// ``PartitionedAggregator`` to the watermark up to which windows are already closed.
     public var floor: EpochMicroseconds = .min
+    /// Events newer than this are rejected (``RejectReason/futureTimestamp``), not windowed.
+    public var futureLimit: EpochMicroseconds = .max
+    /// Events rejected for a timestamp beyond ``futureLimit``.
+    public internal(set) var futureEvents = 0
+    /// At most this many models get their own windows; events of further model ids are
+    /// counted under ``otherModel``.
+    public var maxModels = 1000
+    public static let otherModel = "__other__"
 
     struct Key: Hashable, Sendable {
         var window: Int64
@@ -119,7 +127,9 @@ public struct WindowAggregator: Sendable {
     /// Windows currently open (all models).
     public var openWindows: Int { open.count }
 
-    mutating func slot(forModel name: String) -> Int {
+    mutating func slot(forModel requested: String) -> Int {
+        if let s = modelSlots[requested] { return s }
+        let name = modelNames.count >= maxModels && requested != Self.otherModel ? Self.otherModel : requested
         if let s = modelSlots[name] { return s }
         let s = modelNames.count
         modelNames.append(name)
@@ -137,7 +147,8 @@ public struct WindowAggregator: Sendable {
     /// Adds a batch of events.
     ///
     /// - Parameter late: Called with the row of every late event, in order.
-    public mutating func add(_ batch: EventBatch, late: (Int) -> Void) {
+    ///   - future: Called with the row of every event beyond ``futureLimit``.
+    public mutating func add(_ batch: EventBatch, late: (Int) -> Void, future: (Int) -> Void = { _ in }) {
         let n = batch.count
         guard n > 0 else { return }
         var runStart = 0
@@ -147,6 +158,13 @@ public struct WindowAggregator: Sendable {
         let hasModel = schema.model != nil
         for i in 0..<n {
             let t = batch.timestamps[i]
+            if t > futureLimit {
+                if runKey.model >= 0 && runStart < i { addRun(batch, runStart..<i, runKey) }
+                runStart = i + 1
+                futureEvents += 1
+                future(i)
+                continue
+            }
             if t > maxEventTime {
                 maxEventTime = t
                 watermark = t &- spec.lateness

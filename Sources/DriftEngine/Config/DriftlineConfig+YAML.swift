@@ -28,15 +28,16 @@ extension DriftlineConfig {
 
         let input = try top.map("input")
         guard let input else { throw ConfigError("config: `input` is required (timestamp and features)") }
-        try input.allowOnly(["timestamp", "model", "numeric", "categorical"])
+        try input.allowOnly(["timestamp", "model", "numeric", "categorical", "max_models"])
         guard let timestamp = try input.string("timestamp") else {
             throw ConfigError("config: `input.timestamp` is required")
         }
-        let schema = EventSchema(
+        var schema = EventSchema(
             timestamp: timestamp,
             model: try input.string("model"),
             numeric: try input.strings("numeric") ?? [],
             categorical: try input.strings("categorical") ?? [])
+        schema.maxModels = try input.int("max_models", in: 1...1_000_000) ?? schema.maxModels
         if schema.numeric.isEmpty && schema.categorical.isEmpty {
             throw ConfigError("config: `input` lists no feature (`numeric` or `categorical`)")
         }
@@ -68,7 +69,8 @@ extension DriftlineConfig {
             }
         }
         if let w = try top.map("window") {
-            try w.allowOnly(["size", "slide", "lateness"])
+            try w.allowOnly(["size", "slide", "lateness", "max_future_skew"])
+            if w.has("max_future_skew") { window.maxFutureSkewMicroseconds = try w.duration("max_future_skew") }
             if let size = try w.duration("size") {
                 window.sizeMicroseconds = size
                 window.slideMicroseconds = size

@@ -41,6 +41,8 @@ public struct WindowSettings: Sendable, Hashable {
     /// Equal to the size for tumbling windows, smaller for hopping ones.
     public var slideMicroseconds: Int64 = 300_000_000
     public var latenessMicroseconds: Int64 = 30_000_000
+    /// Events dated more than this after the wall clock are rejected (`nil`: no limit).
+    public var maxFutureSkewMicroseconds: Int64? = 86_400_000_000
     public init() {}
 }
 

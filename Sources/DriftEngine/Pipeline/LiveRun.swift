@@ -171,6 +171,7 @@ final class LiveSession {
         decoder = JSONEventDecoder(schema: config.input, limits: DecoderLimits())
         pending = PartitionBatches(schema: config.input)
         aggregator = PartitionedAggregator(spec: run.spec, schema: config.input, profile: run.profile, decision: run.decision)
+        aggregator.maxModels = config.input.maxModels
         let restored = store.loadNewest()
         for skipped in restored.skipped { options.logger.warning("skipping checkpoint \(skipped)") }
         if let checkpoint = restored.checkpoint, let path = restored.path {
@@ -184,6 +185,7 @@ final class LiveSession {
             } catch {
                 throw FormatError("\(path): \(error)")
             }
+            aggregator.maxModels = config.input.maxModels
             positions = checkpoint.positions
             sequence = checkpoint.sequence
             summary.messages = checkpoint.counters["messages"] ?? 0
@@ -352,7 +354,13 @@ final class LiveSession {
 
     /// Adds the events decoded in the last poll to the windows, partition by partition.
     func feed() throws {
-        summary.late += try pending.feed(&aggregator, deadLetters: deadLetters) { $0 }
+        if let skew = config.window.maxFutureSkewMicroseconds { aggregator.futureLimit = wallClockMicroseconds() &+ skew }
+        let (late, future) = try pending.feed(&aggregator, deadLetters: deadLetters) { $0 }
+        summary.late += late
+        if future > 0 {
+            summary.accepted -= future
+            summary.rejectedByReason[.futureTimestamp, default: 0] += future
+        }
     }
 
     func run() throws -> LiveSummary {
@@ -487,4 +495,11 @@ extension LiveRun {
         let active = first.map { last - $0 } ?? .zero
         return (messages, bytes, Double(active.components.seconds) + Double(active.components.attoseconds) / 1e18, checksum)
     }
+}
+
+/// Microseconds since the epoch by the wall clock (for the future-timestamp limit).
+func wallClockMicroseconds() -> EpochMicroseconds {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec / 1000)
 }

@@ -29,26 +29,38 @@ struct PartitionBatches {
     /// Adds every pending batch to `aggregator` and empties it; late events go to the dead
     /// letters with their event time.
     ///
-    /// - Returns: The number of late events.
-    mutating func feed(_ aggregator: inout PartitionedAggregator, deadLetters: DeadLetterWriter, source: (String) -> String) throws -> Int64 {
+    /// Events beyond the aggregator's future limit are rejected (dead letters, reason
+    /// `future_timestamp`): the caller moves them from accepted to rejected.
+    ///
+    /// - Returns: The numbers of late and of future events.
+    mutating func feed(
+        _ aggregator: inout PartitionedAggregator, deadLetters: DeadLetterWriter, source: (String) -> String
+    ) throws -> (late: Int64, future: Int64) {
         var late: Int64 = 0
+        var future: Int64 = 0
         for s in batches.indices where batches[s].count > 0 {
             let name = names[s]
             let batch = batches[s]
             var lateError: Error?
-            aggregator.add(batch, partition: name) { row in
-                late += 1
+            func deadLetter(_ row: Int, _ reason: RejectReason) {
                 do {
                     try deadLetters.write(
-                        source: source(name), position: batch.positions[row], reason: .late,
+                        source: source(name), position: batch.positions[row], reason: reason,
                         raw: UnsafeRawBufferPointer(start: nil, count: 0), eventTime: batch.timestamps[row])
                 } catch {
                     if lateError == nil { lateError = error }
                 }
             }
+            aggregator.add(batch, partition: name, late: { row in
+                late += 1
+                deadLetter(row, .late)
+            }, future: { row in
+                future += 1
+                deadLetter(row, .futureTimestamp)
+            })
             batches[s].removeAll()
             if let lateError { throw lateError }
         }
-        return late
+        return (late, future)
     }
 }

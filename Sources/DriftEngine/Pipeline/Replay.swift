@@ -138,6 +138,8 @@ public final class Replay {
         }
         var bytesBefore: Int64 = 0
 
+        // Decoded but rejected for a timestamp too far in the future.
+        var futureRejected: Int64 = 0
         // Lines read, late and rejected so far, for alert rules over rates.
         var running = PipelineCounts()
         func emit(_ windows: [ClosedWindow]) throws {
@@ -149,17 +151,26 @@ public final class Replay {
             // every mutation copy its open windows' summaries (copy on write).
             guard var agg = aggregator.take() else { return }
             var lateError: Error?
-            agg.add(b) { row in
-                summary.late += 1
+            func deadLetter(_ row: Int, _ reason: RejectReason) {
                 do {
                     try deadLetters.write(
-                        source: source, position: b.positions[row], reason: .late, raw: UnsafeRawBufferPointer(start: nil, count: 0),
+                        source: source, position: b.positions[row], reason: reason, raw: UnsafeRawBufferPointer(start: nil, count: 0),
                         eventTime: b.timestamps[row])
-                    if options.strict { throw StrictModeStop(source: source, position: b.positions[row], reason: .late) }
+                    if options.strict { throw StrictModeStop(source: source, position: b.positions[row], reason: reason) }
                 } catch {
                     if lateError == nil { lateError = error }
                 }
             }
+            if let skew = config.window.maxFutureSkewMicroseconds { agg.futureLimit = wallClockMicroseconds() &+ skew }
+            agg.maxModels = schema.maxModels
+            agg.add(b, late: { row in
+                summary.late += 1
+                deadLetter(row, .late)
+            }, future: { row in
+                futureRejected += 1
+                summary.rejectedByReason[.futureTimestamp, default: 0] += 1
+                deadLetter(row, .futureTimestamp)
+            })
             let ready = agg.closeReady()
             aggregator = agg
             if let lateError { throw lateError }
@@ -231,6 +242,7 @@ public final class Replay {
             let rest = held
             try feed(rest, source: inputs.last ?? "-")
         }
+        summary.accepted -= futureRejected
         running = PipelineCounts(messages: summary.linesRead, late: summary.late, rejected: summary.rejected)
         if var agg = aggregator.take() {
             try emit(agg.closeAll())
@@ -263,6 +275,7 @@ extension Replay {
         let schema = config.input
         let decoder = JSONEventDecoder(schema: schema, limits: DecoderLimits())
         var aggregator = PartitionedAggregator(spec: spec, schema: schema, profile: profile, decision: decision)
+        aggregator.maxModels = schema.maxModels
         var pending = PartitionBatches(schema: schema)
         var pacingStart: (wall: ContinuousClock.Instant, event: Int64)?
         let totalBytes = inputs.reduce(Int64(0)) { total, path in
@@ -300,8 +313,13 @@ extension Replay {
                     let due = pacingStart!.wall + .microseconds(Double(t - pacingStart!.event) * 1000 / speed)
                     if due > clock.now { try? await_sleep(until: due, clock: clock) }
                 }
-                let late = try pending.feed(&aggregator, deadLetters: deadLetters) { "\(path):\($0)" }
+                if let skew = config.window.maxFutureSkewMicroseconds { aggregator.futureLimit = wallClockMicroseconds() &+ skew }
+                let (late, future) = try pending.feed(&aggregator, deadLetters: deadLetters) { "\(path):\($0)" }
                 summary.late += late
+                if future > 0 {
+                    summary.accepted -= future
+                    summary.rejectedByReason[.futureTimestamp, default: 0] += future
+                }
                 if options.strict && late > 0 {
                     throw StrictModeStop(source: path, position: 0, reason: .late)
                 }
