@@ -27,16 +27,15 @@ public struct PartitionedAggregator: Sendable {
     /// Events newer than this are rejected as future timestamps (see ``WindowAggregator/futureLimit``).
     public var futureLimit: EpochMicroseconds = .max
     /// Models with windows of their own, per partition (see ``WindowAggregator/maxModels``).
-    public var maxModels: Int {
-        get { evaluator.maxModels }
-        set { evaluator.maxModels = newValue }
-    }
+    /// The evaluator itself takes every name the partitions hand it.
+    public var maxModels = 1000
 
     public init(spec: WindowSpec, schema: EventSchema, profile: ReferenceProfile, decision: DriftDecision) {
         self.spec = spec
         self.schema = schema
         self.decision = decision
         evaluator = WindowAggregator(spec: spec, schema: schema, profile: profile, decision: decision)
+        evaluator.maxModels = .max
     }
 
     /// Partition names, sorted.
@@ -73,7 +72,7 @@ public struct PartitionedAggregator: Sendable {
         var part = parts.removeValue(forKey: partition)!
         part.floor = watermark
         part.futureLimit = futureLimit
-        part.maxModels = evaluator.maxModels
+        part.maxModels = maxModels
         part.add(batch, late: late, future: future)
         parts[partition] = part
     }
