@@ -16,6 +16,8 @@ public enum Recorder {
         public var shouldStop: () -> Bool = { false }
         public var logger = Logger(label: "driftline.record", factory: { _ in SwiftLogNoOpLogHandler() })
         public var extraProperties: [String: String] = [:]
+        /// Called about once a second with the counts so far (progress on a terminal).
+        public var status: ((Summary) -> Void)?
         public init(output: String) { self.output = output }
     }
 
@@ -60,6 +62,7 @@ public enum Recorder {
             return [:]
         }
         var lastErrorNotice = clock.now - .seconds(60)
+        var lastStatus = clock.now
         var done = false
         while !done && !options.shouldStop() {
             try consumer.poll(maxMessages: 4096, timeoutMilliseconds: 100) { event in
@@ -83,6 +86,10 @@ public enum Recorder {
                 }
             }
             if let failure { throw failure }
+            if let status = options.status, clock.now - lastStatus >= .seconds(1) {
+                lastStatus = clock.now
+                status(summary)
+            }
             if let untilIdle = options.untilIdle {
                 if assigned && clock.now - lastMessage >= untilIdle { break }
                 if !assigned && clock.now - started >= max(untilIdle, .seconds(30)) {
