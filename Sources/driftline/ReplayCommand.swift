@@ -68,7 +68,7 @@ struct ReplayCommand: ParsableCommand {
             options.deadLetterPath = deadLetter
             options.speed = try parsedSpeed()
             options.strict = strict
-            options.alerts = try cfg.makeAlerting { Swift.print($0) }
+            options.alerts = try cfg.makeAlerting(print: { Swift.print($0) }, onWebhookDrop: { Terminal.print("alert webhook: " + $0) })
             let metricsServer = try metricsListen.map { address in
                 let metrics = PipelineMetrics()
                 options.metrics = metrics

@@ -63,7 +63,7 @@ struct RunCommand: ParsableCommand {
             options.deadLetterPath = deadLetter
             options.untilIdle = untilIdle.flatMap(DurationText.duration)
             options.maxMessages = maxMessages
-            options.alerts = try cfg.makeAlerting { Swift.print($0) }
+            options.alerts = try cfg.makeAlerting(print: { Swift.print($0) }, onWebhookDrop: { Terminal.print("alert webhook: " + $0) })
             let metricsServer = try metricsListen.map { address in
                 let metrics = PipelineMetrics()
                 options.metrics = metrics

@@ -1,4 +1,5 @@
 import DriftKafka
+import DriftCore
 import Foundation
 import Testing
 
@@ -48,5 +49,49 @@ import Testing
         #expect(Set(received.map(\.value)) == Set(events.map(\.jsonLine)))
         let object = try JSONSerialization.jsonObject(with: Data(received[0].value.utf8)) as? [String: Any]
         #expect((object?["labels"] as? [String: String])?["team"] == "risk")
+    }
+}
+
+/// The webhook sink behind the alert rules, in a real replay of the Fixtures traffic.
+@Suite struct WebhookAlertTests {
+    func replay(webhook url: String) throws -> (ReplaySummary, Alerting) {
+        let scratch = try ScratchDirectory()
+        var config = try DriftlineConfig(contentsOf: Fixture.path("fraud.yaml"))
+        _ = try ProfileBuild.run(config: config, inputs: [Fixture.path("traffic/reference.ndjson.zst")], output: scratch.file("r.drp"))
+        config.reference.profile = scratch.file("r.drp")
+        config.alerts.sinks = [.webhook(url)]
+        let alerting = try #require(try config.makeAlerting(print: { _ in }))
+        var options = Replay.Options()
+        options.alerts = alerting
+        let summary = try Replay(config: config, profile: try config.loadProfile())
+            .run(inputs: [Fixture.path("traffic/stream.ndjson.zst")], options: options)
+        return (summary, alerting)
+    }
+
+    @Test func everyAlertChangeReachesAlertmanager() throws {
+        let receiver = try AlertReceiver()
+        defer { receiver.stop() }
+        let (summary, alerting) = try replay(webhook: "http://127.0.0.1:\(receiver.port)/api/v2/alerts")
+        #expect(summary.alertChanges > 0)
+        #expect(alerting.webhookCounters.delivered == summary.alertChanges)
+        let alerts = try receiver.received.flatMap { request in
+            try #require(try JSONSerialization.jsonObject(with: request.body) as? [[String: Any]])
+        }
+        #expect(alerts.count == summary.alertChanges)
+        #expect(alerts.allSatisfy { ($0["labels"] as? [String: String])?["alertname"] != nil && $0["startsAt"] != nil })
+        // The example stream ends while drifting: every change is a firing one.
+        #expect(alerts.allSatisfy { $0["endsAt"] == nil })
+        #expect(Set(alerts.compactMap { ($0["labels"] as? [String: String])?["alertname"] }) == ["feature-drift", "model-drift", "distribution-shift"])
+    }
+
+    @Test func aDeadReceiverDoesNotStopThePipelineAndDropsAreCounted() throws {
+        let (summary, alerting) = try replay(webhook: "http://127.0.0.1:\(try AlertReceiver.closedPort())/api/v2/alerts")
+        // Every window was processed and every change accounted for: delivered none, the
+        // rest dropped after their retries or when closing.
+        #expect(summary.windowsClosed == 26)
+        let c = alerting.webhookCounters
+        #expect(c.delivered == 0)
+        #expect(c.dropped == summary.alertChanges)
+        #expect(c.queued == 0)
     }
 }

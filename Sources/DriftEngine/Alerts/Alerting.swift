@@ -17,6 +17,7 @@ public final class Alerting {
     var file: FileWriter?
     var producer: KafkaProducer?
     var kafkaTopics: [String] = []
+    var webhooks: [WebhookSink] = []
     public private(set) var fired = 0
     public private(set) var resolved = 0
     public private(set) var kafkaDropped = 0
@@ -24,9 +25,11 @@ public final class Alerting {
     /// - Parameters:
     ///   - resolvePath: Turns a configured file path into one to open (relative to the config).
     ///   - print: Where stdout sinks write.
+    ///   - onWebhookDrop: A one-line message when a webhook drops alerts (receiver down, queue full).
     public init(
         settings: AlertSettings, minCount: Int, kafkaBrokers: String, kafkaProperties: [String: String],
-        resolvePath: @escaping (String) -> String, print: @escaping (String) -> Void
+        resolvePath: @escaping (String) -> String, print: @escaping (String) -> Void,
+        onWebhookDrop: (@Sendable (String) -> Void)? = nil
     ) throws {
         engine = try AlertEngine(rules: settings.rules, minCount: minCount)
         self.settings = settings
@@ -44,9 +47,12 @@ public final class Alerting {
                         bootstrapServers: kafkaBrokers, properties: properties, enqueueTimeoutMilliseconds: 0))
                 }
                 kafkaTopics.append(topic)
-            case .webhook:
-                // WEBHOOK-MERGE
-                break
+            case .webhook(let url):
+                var options = WebhookSink.Options(url: url)
+                options.bearerTokenEnvironment = settings.webhookTokenEnvironment
+                let sink = try WebhookSink(options)
+                sink.onDrop = onWebhookDrop
+                webhooks.append(sink)
             case .file(let path):
                 guard !path.isEmpty else { throw ConfigError("config: an alert sink `file:` needs a path") }
             case .stdout:
@@ -90,6 +96,14 @@ public final class Alerting {
                 }
                 producer.poll()
             }
+            if !webhooks.isEmpty {
+                let notice = AlertNotice(
+                    labels: event.labels,
+                    annotations: ["summary": event.summary, "value": event.value.map(AlertEvent.short) ?? "null"],
+                    startsAt: TimestampFormat.rfc3339Milliseconds(event.startsAt),
+                    endsAt: event.endsAt.map { TimestampFormat.rfc3339Milliseconds($0) })
+                for webhook in webhooks { webhook.send([notice]) }
+            }
         }
         return events
     }
@@ -106,6 +120,17 @@ public final class Alerting {
         try file?.close(sync: true)
         file = nil
         try? producer?.flush(timeoutMilliseconds: Int32(timeout.components.seconds * 1000))
+        for webhook in webhooks { webhook.close(timeout: timeout) }
+    }
+
+    /// Webhook alerts delivered and dropped, summed over the webhook sinks.
+    public var webhookCounters: WebhookSink.Counters {
+        webhooks.reduce(WebhookSink.Counters()) { total, sink in
+            let c = sink.counters
+            return WebhookSink.Counters(
+                delivered: total.delivered + c.delivered, dropped: total.dropped + c.dropped,
+                failedAttempts: total.failedAttempts + c.failedAttempts, queued: total.queued + c.queued)
+        }
     }
 
     public func encodeState(to w: inout ByteWriter) {
@@ -121,10 +146,12 @@ extension DriftlineConfig {
     /// The alert rules and sinks of the config, or `nil` when it has no rules.
     ///
     /// - Parameter print: Where stdout sinks write their lines.
-    public func makeAlerting(print: @escaping (String) -> Void) throws -> Alerting? {
+    public func makeAlerting(
+        print: @escaping (String) -> Void, onWebhookDrop: (@Sendable (String) -> Void)? = nil
+    ) throws -> Alerting? {
         guard !alerts.rules.isEmpty else { return nil }
         return try Alerting(
             settings: alerts, minCount: drift.minCount, kafkaBrokers: kafka.brokers, kafkaProperties: kafka.properties,
-            resolvePath: { resolve($0) }, print: print)
+            resolvePath: { resolve($0) }, print: print, onWebhookDrop: onWebhookDrop)
     }
 }
