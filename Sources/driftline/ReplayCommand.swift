@@ -31,13 +31,9 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .long, help: "Bootstrap servers for --to-topic (default: kafka.brokers of the config).")
     var brokers: String?
 
-    @Option(name: .customLong("metrics-listen"), help: "Serve Prometheus /metrics, /healthz and /readyz on HOST:PORT (e.g. 127.0.0.1:9464).")
-    var metricsListen: String?
+    @OptionGroup var monitoring: MonitoringOptions
 
     func validate() throws {
-        if let metricsListen, MetricsServer.parse(metricsListen) == nil {
-            throw ValidationError("--metrics-listen must be IPV4:PORT such as 127.0.0.1:9464, not \(metricsListen)")
-        }
         _ = try parsedSpeed()
     }
 
@@ -68,13 +64,9 @@ struct ReplayCommand: ParsableCommand {
             options.deadLetterPath = deadLetter
             options.speed = try parsedSpeed()
             options.strict = strict
-            options.alerts = try cfg.makeAlerting(print: { Swift.print($0) }, onWebhookDrop: { Terminal.print("alert webhook: " + $0) })
-            let metricsServer = try metricsListen.map { address in
-                let metrics = PipelineMetrics()
-                options.metrics = metrics
-                return try MetricsServer(address: address, metrics: metrics)
-            }
-            defer { metricsServer?.stop() }
+            let monitor = try monitoring.start(cfg)
+            defer { monitor.server?.stop() }
+            (options.alerts, options.metrics) = (monitor.alerts, monitor.metrics)
             let interactive = Terminal.stderrIsTerminal
             let bar = ProgressBar(enabled: interactive)
             options.progress = bar.update

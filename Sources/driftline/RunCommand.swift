@@ -31,15 +31,11 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .customLong("consume-only"), help: "Measure the consumer alone: count messages without decoding, windows, checkpoints or commits (needs --until-idle).")
     var consumeOnly = false
 
-    @Option(name: .customLong("metrics-listen"), help: "Serve Prometheus /metrics, /healthz and /readyz on HOST:PORT (e.g. 127.0.0.1:9464).")
-    var metricsListen: String?
+    @OptionGroup var monitoring: MonitoringOptions
 
     @OptionGroup var log: LogOptions
 
     func validate() throws {
-        if let metricsListen, MetricsServer.parse(metricsListen) == nil {
-            throw ValidationError("--metrics-listen must be IPV4:PORT such as 127.0.0.1:9464, not \(metricsListen)")
-        }
         if consumeOnly && untilIdle == nil { throw ValidationError("--consume-only needs --until-idle") }
         if let maxMessages, maxMessages < 1 { throw ValidationError("--max-messages must be at least 1") }
         if let untilIdle, DurationText.microseconds(untilIdle) == nil {
@@ -63,13 +59,9 @@ struct RunCommand: ParsableCommand {
             options.deadLetterPath = deadLetter
             options.untilIdle = untilIdle.flatMap(DurationText.duration)
             options.maxMessages = maxMessages
-            options.alerts = try cfg.makeAlerting(print: { Swift.print($0) }, onWebhookDrop: { Terminal.print("alert webhook: " + $0) })
-            let metricsServer = try metricsListen.map { address in
-                let metrics = PipelineMetrics()
-                options.metrics = metrics
-                return try MetricsServer(address: address, metrics: metrics)
-            }
-            defer { metricsServer?.stop() }
+            let monitor = try monitoring.start(cfg)
+            defer { monitor.server?.stop() }
+            (options.alerts, options.metrics) = (monitor.alerts, monitor.metrics)
             options.shouldStop = { StopSignal.requested }
             options.logger = log.logger("driftline.run")
             if Terminal.stderrIsTerminal {

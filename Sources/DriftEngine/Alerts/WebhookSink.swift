@@ -108,7 +108,7 @@ public final class WebhookSink: Sendable {
         }
         delivery = WebhookDelivery(endpoint: endpoint, options: options, token: token)
         let delivery = self.delivery
-        WebhookDelivery.spawn { delivery.run() }
+        spawnDetachedThread { delivery.run() }
     }
 
     deinit {
@@ -364,19 +364,4 @@ final class WebhookDelivery: Sendable {
 
     static func count(_ n: Int) -> String { n == 1 ? "1 alert" : "\(n) alerts" }
 
-    /// Runs `body` on a new detached thread.
-    static func spawn(_ body: @escaping @Sendable () -> Void) {
-        final class Box: @unchecked Sendable {
-            // Safe: the closure is handed to exactly one new thread and never shared.
-            let body: @Sendable () -> Void
-            init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-        }
-        var thread = pthread_t()
-        let box = Unmanaged.passRetained(Box(body)).toOpaque()
-        pthread_create(&thread, nil, { raw in
-            Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().body()
-            return nil
-        }, box)
-        pthread_detach(thread)
-    }
 }

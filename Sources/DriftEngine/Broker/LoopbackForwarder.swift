@@ -25,29 +25,12 @@ public final class LoopbackForwarder: Sendable {
     ///
     /// - Throws: ``FileError`` with the system's reason when the port cannot be bound.
     public init(port: Int, targetPort: Int) throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw FileError("cannot create a socket: \(String(cString: strerror(errno)))") }
-        var yes: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        var address = LoopbackForwarder.loopback(port: port)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0, listen(fd, 64) == 0 else {
-            let reason = String(cString: strerror(errno))
-            close(fd)
-            throw FileError("cannot listen on 127.0.0.1:\(port): \(reason)")
-        }
-        var actual = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &actual) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        self.port = Int(UInt16(bigEndian: actual.sin_port))
+        let (fd, actualPort) = try listenTCP(host: "127.0.0.1", port: port, backlog: 64)
+        self.port = actualPort
         self.listener = fd
         self.targetPort = targetPort
         let box = Unmanaged.passRetained(self)
-        LoopbackForwarder.spawn { box.takeRetainedValue().acceptLoop() }
+        spawnDetachedThread { box.takeRetainedValue().acceptLoop() }
     }
 
     static func loopback(port: Int) -> sockaddr_in {
@@ -83,8 +66,8 @@ public final class LoopbackForwarder: Sendable {
                 continue
             }
             let pair = Connection(client, upstream)
-            LoopbackForwarder.spawn { LoopbackForwarder.pump(from: client, to: upstream, pair) }
-            LoopbackForwarder.spawn { LoopbackForwarder.pump(from: upstream, to: client, pair) }
+            spawnDetachedThread { LoopbackForwarder.pump(from: client, to: upstream, pair) }
+            spawnDetachedThread { LoopbackForwarder.pump(from: upstream, to: client, pair) }
         }
     }
 
@@ -126,18 +109,4 @@ public final class LoopbackForwarder: Sendable {
         connection.pumpEnded()
     }
 
-    static func spawn(_ body: @escaping @Sendable () -> Void) {
-        final class Box: @unchecked Sendable {
-            // Safe: the closure is handed to exactly one new thread and never shared.
-            let body: @Sendable () -> Void
-            init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-        }
-        var thread = pthread_t()
-        let box = Unmanaged.passRetained(Box(body)).toOpaque()
-        pthread_create(&thread, nil, { raw in
-            Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().body()
-            return nil
-        }, box)
-        pthread_detach(thread)
-    }
 }

@@ -91,7 +91,7 @@ final class ReadAhead: @unchecked Sendable {
         filled = .allocate(capacity: 1)
         sem_init(free, 0, UInt32(slotCount))
         sem_init(filled, 0, 0)
-        Self.spawn { [self] in read() }
+        spawnDetachedThread { [self] in read() }
     }
 
     deinit {
@@ -188,20 +188,4 @@ final class ReadAhead: @unchecked Sendable {
         while sem_wait(semaphore) != 0 && errno == EINTR {}
     }
 
-    /// Runs `body` on a new detached thread.
-    static func spawn(_ body: @escaping @Sendable () -> Void) {
-        final class Box: @unchecked Sendable {
-            // Safe: the closure is handed to exactly one new thread and never shared.
-            let body: @Sendable () -> Void
-            init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-        }
-        var thread = pthread_t()
-        let box = Unmanaged.passRetained(Box(body)).toOpaque()
-        let created = pthread_create(&thread, nil, { raw in
-            Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().body()
-            return nil
-        }, box)
-        precondition(created == 0, "pthread_create failed: \(created)")
-        pthread_detach(thread)
-    }
 }

@@ -38,33 +38,13 @@ public final class MetricsServer: Sendable {
         guard let (host, port) = Self.parse(address) else {
             throw ConfigError("--metrics-listen: expected IPV4:PORT such as 127.0.0.1:9464, not \(address)")
         }
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw FileError("cannot create a socket: \(String(cString: strerror(errno)))") }
-        var yes: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        var a = sockaddr_in()
-        a.sin_family = sa_family_t(AF_INET)
-        a.sin_port = UInt16(port).bigEndian
-        inet_pton(AF_INET, host, &a.sin_addr)
-        let bound = withUnsafePointer(to: &a) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0, listen(fd, 16) == 0 else {
-            let reason = String(cString: strerror(errno))
-            close(fd)
-            throw FileError("cannot listen on \(host):\(port) for metrics: \(reason)")
-        }
-        var actual = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &actual) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
+        let (fd, actualPort) = try listenTCP(host: host, port: port, backlog: 16)
         self.host = host
-        self.port = Int(UInt16(bigEndian: actual.sin_port))
+        self.port = actualPort
         self.listener = fd
         self.metrics = metrics
         let server = Unmanaged.passRetained(self)
-        LoopbackForwarder.spawn { server.takeRetainedValue().acceptLoop() }
+        spawnDetachedThread { server.takeRetainedValue().acceptLoop() }
     }
 
     public func stop() {

@@ -132,10 +132,7 @@ public final class Replay {
         var streamMax: EpochMicroseconds = .min
         var batch = EventBatch(numericCount: schema.numeric.count, categoricalCount: schema.categorical.count)
         var pacingStart: (wall: ContinuousClock.Instant, event: EpochMicroseconds)?
-        let totalBytes = inputs.reduce(Int64(0)) { total, path in
-            var st = stat()
-            return total + (stat(path, &st) == 0 ? Int64(st.st_size) : 0)
-        }
+        let totalBytes = Self.totalBytes(inputs)
         var bytesBefore: Int64 = 0
 
         // Decoded but rejected for a timestamp too far in the future.
@@ -278,10 +275,7 @@ extension Replay {
         aggregator.maxModels = schema.maxModels
         var pending = PartitionBatches(schema: schema)
         var pacingStart: (wall: ContinuousClock.Instant, event: Int64)?
-        let totalBytes = inputs.reduce(Int64(0)) { total, path in
-            var st = stat()
-            return total + (stat(path, &st) == 0 ? Int64(st.st_size) : 0)
-        }
+        let totalBytes = Self.totalBytes(inputs)
         var bytesBefore: Int64 = 0
         for path in inputs {
             let reader = try RecordingReader(path: path)
@@ -343,6 +337,14 @@ extension Replay {
         let elapsed = clock.now - started
         summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return summary
+    }
+
+    /// The sizes of the input files, for progress.
+    static func totalBytes(_ inputs: [String]) -> Int64 {
+        inputs.reduce(Int64(0)) { total, path in
+            var st = stat()
+            return total + (stat(path, &st) == 0 ? Int64(st.st_size) : 0)
+        }
     }
 
     func emit(

@@ -1,0 +1,24 @@
+import ArgumentParser
+import DriftEngine
+
+/// What `run` and `replay` share besides the pipeline: the alert sinks of the config and
+/// `--metrics-listen`.
+struct MonitoringOptions: ParsableArguments {
+    @Option(name: .customLong("metrics-listen"), help: "Serve Prometheus /metrics, /healthz and /readyz on HOST:PORT (e.g. 127.0.0.1:9464).")
+    var metricsListen: String?
+
+    func validate() throws {
+        if let metricsListen, MetricsServer.parse(metricsListen) == nil {
+            throw ValidationError("--metrics-listen must be IPV4:PORT such as 127.0.0.1:9464, not \(metricsListen)")
+        }
+    }
+
+    /// The config's alerting (stdout sinks print to standard output, webhook drops are
+    /// reported on stderr) and, when asked, the metrics and their server (stop it at the end).
+    func start(_ config: DriftlineConfig) throws -> (alerts: Alerting?, metrics: PipelineMetrics?, server: MetricsServer?) {
+        let alerts = try config.makeAlerting(print: { Swift.print($0) }, onWebhookDrop: { Terminal.print("alert webhook: " + $0) })
+        guard let metricsListen else { return (alerts, nil, nil) }
+        let metrics = PipelineMetrics()
+        return (alerts, metrics, try MetricsServer(address: metricsListen, metrics: metrics))
+    }
+}
