@@ -33,6 +33,9 @@ struct ReplayCommand: ParsableCommand {
 
     @OptionGroup var monitoring: MonitoringOptions
 
+    @Option(name: .long, help: "Write a zstd snapshot of every closed window into this directory (read by inspect and report).")
+    var snapshots: String?
+
     func validate() throws {
         _ = try parsedSpeed()
     }
@@ -58,7 +61,8 @@ struct ReplayCommand: ParsableCommand {
                 Terminal.print("produced \(summary.messages) messages into \(toTopic) in \(Double(Int(summary.seconds * 1000)) / 1000) s")
                 return
             }
-            let replay = try Replay(config: cfg, profile: try cfg.loadProfile())
+            let profile = try cfg.loadProfile()
+            let replay = try Replay(config: cfg, profile: profile)
             var options = Replay.Options()
             options.resultsPath = results
             options.deadLetterPath = deadLetter
@@ -78,7 +82,10 @@ struct ReplayCommand: ParsableCommand {
                     Terminal.print(WindowTable.render(window, features: drifted))
                 }
             }
+            let snapshotWriter = try snapshots.map { try SnapshotWriter(directory: $0, config: cfg, profile: profile) }
+            options.onWindow = snapshotWriter?.hook(after: options.onWindow) ?? options.onWindow
             let summary = try replay.run(inputs: input, options: options)
+            try snapshotWriter?.close()
             bar.finish()
             Terminal.print(summary.render())
         }

@@ -28,6 +28,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("max-messages"), help: "Exit after this many messages, closing every window.")
     var maxMessages: Int64?
 
+    @Option(name: .long, help: "Write a zstd snapshot of every closed window into this directory (read by inspect and report).")
+    var snapshots: String?
+
     @Flag(name: .customLong("consume-only"), help: "Measure the consumer alone: count messages without decoding, windows, checkpoints or commits (needs --until-idle).")
     var consumeOnly = false
 
@@ -53,7 +56,8 @@ struct RunCommand: ParsableCommand {
                 Terminal.print("consume-only: \(r.messages) messages, \(r.bytes) bytes; \(Double(Int(r.activeSeconds * 1000)) / 1000) s from the first message to the last: \(rate) messages/s")
                 return
             }
-            let live = try LiveRun(config: cfg, profile: try cfg.loadProfile())
+            let profile = try cfg.loadProfile()
+            let live = try LiveRun(config: cfg, profile: profile)
             var options = LiveRun.Options()
             options.resultsPath = results
             options.deadLetterPath = deadLetter
@@ -76,7 +80,10 @@ struct RunCommand: ParsableCommand {
                     Terminal.print(WindowTable.render(window, features: drifted))
                 }
             }
+            let snapshotWriter = try snapshots.map { try SnapshotWriter(directory: $0, config: cfg, profile: profile) }
+            options.onWindow = snapshotWriter?.hook(after: options.onWindow) ?? options.onWindow
             let summary = try live.run(options: options)
+            try snapshotWriter?.close()
             if Terminal.stderrIsTerminal { StatusLine().clear() }
             Terminal.print(summary.render())
         }
