@@ -35,6 +35,7 @@ struct DemoCommand: ParsableCommand {
             print("alerts       \(outcome.alertsPath) (\(outcome.alertChanges) changes: firing and resolved)")
             print("dead letters \(outcome.deadLetterPath)")
             print("checkpoints  \(outcome.checkpointDirectory)")
+            print("snapshots    \(outcome.directory)/snapshots (driftline inspect FILE)")
             print("profile      \(outcome.profilePath)")
         }
     }

@@ -75,13 +75,16 @@ public enum Demo {
         options.resultsPath = directory + "/results.jsonl"
         options.deadLetterPath = directory + "/dead-letters.ndjson"
         options.untilIdle = .seconds(1)
-        options.onWindow = onWindow
+        // Snapshots of every closed window, for `driftline inspect`.
+        let snapshots = try SnapshotWriter(directory: directory + "/snapshots", config: config, profile: try config.loadProfile())
+        options.onWindow = snapshots.hook(after: onWindow)
         options.logger = logger
         // The example config's rules, printed and written to the demo directory.
         config.alerts.sinks = [.stdout, .file(alertsPath(directory))]
         options.alerts = try config.makeAlerting(print: onAlert)
         options.extraProperties = ["log_level": "3"]
         let summary = try live.run(options: options)
+        try snapshots.close()
         return Outcome(
             summary: summary, produced: produced, partitions: partitions, directory: directory,
             resultsPath: options.resultsPath!, deadLetterPath: options.deadLetterPath!,
