@@ -237,12 +237,13 @@ final class LiveSession {
                 summary.resultRecords += 1
                 try results?.writeLine(line)
             }
+            // The window first (terminal table, snapshots), then the alerts it causes.
+            try options.onWindow?(w)
             if let alerts = options.alerts {
                 let counts = PipelineCounts(messages: summary.messages, late: summary.late, rejected: summary.rejected)
                 summary.alertChanges += try alerts.process(w, counts: counts).count
             }
             options.metrics?.record(w)
-            try options.onWindow?(w)
         }
     }
 

@@ -357,6 +357,8 @@ extension Replay {
                 summary.resultRecords += 1
                 try results?.writeLine(line)
             }
+            // The window first (terminal table, snapshots), then the alerts it causes.
+            try options.onWindow?(w)
             if let alerts = options.alerts {
                 summary.alertChanges += try alerts.process(w, counts: counts).count
             }
@@ -367,7 +369,6 @@ extension Replay {
                     read: counts.messages, accepted: counts.messages - counts.rejected, rejected: summary.rejectedByReason, late: counts.late,
                     windowsClosed: summary.windowsClosed, openWindowParts: 0, alertsFiring: options.alerts?.engine.firing)
             }
-            try options.onWindow?(w)
         }
     }
 }
