@@ -14,6 +14,6 @@ struct Driftline: ParsableCommand {
             zstd-compressed snapshots.
             """,
         version: BuildInfo.versionDescription,
-        subcommands: [ProfileCommand.self, ReplayCommand.self, RunCommand.self, RecordCommand.self, BrokerCommand.self, DemoCommand.self, InspectCommand.self]
+        subcommands: [ProfileCommand.self, ReplayCommand.self, RunCommand.self, RecordCommand.self, BrokerCommand.self, DemoCommand.self, ReportCommand.self, InspectCommand.self]
     )
 }
