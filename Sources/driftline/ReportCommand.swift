@@ -28,6 +28,9 @@ struct ReportCommand: ParsableCommand {
     @Option(name: .customLong("psi-threshold"), help: "The PSI drift threshold to draw.")
     var psiThreshold: Double = 0.2
 
+    @Option(name: .customLong("min-count"), help: "Leave windows with fewer events out of the PSI series (default 100, as drift.min_count).")
+    var minCount: Int = 100
+
     func time(_ text: String?, _ name: String) throws -> EpochMicroseconds? {
         guard let text else { return nil }
         var bytes = text
@@ -48,7 +51,7 @@ struct ReportCommand: ParsableCommand {
             for s in skipped { Terminal.print("skipped \(s)") }
             guard !snapshots.isEmpty else { throw FileError("\(self.snapshots): no snapshot in range") }
             let writer = try FileWriter(path: html, atomic: true)
-            try writer.writeLine(HTMLReport.render(snapshots, psiThreshold: psiThreshold))
+            try writer.writeLine(HTMLReport.render(snapshots, psiThreshold: psiThreshold, minCount: minCount))
             try writer.close()
             Terminal.print("wrote \(html): \(snapshots.count) windows")
         }

@@ -37,6 +37,9 @@ import Testing
         // Drifted windows are marked on the series, and the threshold is drawn.
         #expect(html.contains("(drift)</title>"))
         #expect(html.contains("<title>threshold 0.2</title>"))
+        // The 3- and 1-event windows at the edges are not plotted: the largest PSI shown is a
+        // full window's.
+        #expect(!html.contains(">10.33</td>"))
         // Labels from the data are escaped.
         #expect(HTMLReport.escape(#"<a href="x">&'"#) == "&lt;a href=&quot;x&quot;&gt;&amp;&#39;")
     }

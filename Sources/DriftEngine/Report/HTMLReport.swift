@@ -12,7 +12,11 @@ public enum HTMLReport {
     }
 
     /// Renders the snapshots; `psiThreshold` draws the threshold line (the config's `drift.psi`).
-    public static func render(_ snapshots: [WindowSnapshot], psiThreshold: Double?, title: String = "Driftline drift report") -> String {
+    /// Windows with fewer than `minCount` events are left out of the PSI series: their PSI
+    /// says more about their size than about drift (the pipeline never flags them either).
+    public static func render(
+        _ snapshots: [WindowSnapshot], psiThreshold: Double?, minCount: Int = 100, title: String = "Driftline drift report"
+    ) -> String {
         let series = Dictionary(grouping: snapshots.flatMap { s in s.features.map { (s, $0) } }) { "\($0.0.model)\u{1}\($0.1.feature)" }
         struct Row {
             var model: String
@@ -29,12 +33,12 @@ public enum HTMLReport {
         var rows: [Row] = []
         for (_, entries) in series {
             let sorted = entries.sorted { $0.0.end < $1.0.end }
-            let points = sorted.map { (end: $0.0.end, psi: psi($0.1), drift: $0.1.drift) }
+            let points = sorted.map { (end: $0.0.end, psi: $0.0.events >= minCount ? psi($0.1) : nil, drift: $0.1.drift) }
             let shown = sorted.last(where: { $0.1.drift }) ?? sorted.last!
             rows.append(Row(
                 model: sorted[0].0.model, feature: sorted[0].1.feature, kind: sorted[0].1.kind, windows: sorted.count,
                 drifted: sorted.filter { $0.1.drift }.count, maxPSI: points.compactMap(\.psi).max() ?? 0,
-                lastPSI: points.last?.psi, points: points, shown: shown.1, shownWindow: shown.0))
+                lastPSI: points.last(where: { $0.psi != nil })?.psi, points: points, shown: shown.1, shownWindow: shown.0))
         }
         rows.sort { a, b in
             a.drifted != b.drifted ? a.drifted > b.drifted : (a.maxPSI != b.maxPSI ? a.maxPSI > b.maxPSI : (a.model, a.feature) < (b.model, b.feature))
@@ -52,7 +56,7 @@ public enum HTMLReport {
             svg{background:#fafbfc;border:1px solid #e3e6ec}.legend{font-size:12px;color:#5b6475}
             </style></head><body>
             <h1>\(escape(title))</h1>
-            <div class="sub">\(snapshots.count) windows\(first.map { " from \(TimestampFormat.rfc3339Milliseconds($0))" } ?? "")\(last.map { " to \(TimestampFormat.rfc3339Milliseconds($0))" } ?? ""), \(rows.count) features; PSI drift threshold \(psiThreshold.map { fmt($0) } ?? "off")</div>
+            <div class="sub">windows of fewer than \(minCount) events are not plotted; \(snapshots.count) windows\(first.map { " from \(TimestampFormat.rfc3339Milliseconds($0))" } ?? "")\(last.map { " to \(TimestampFormat.rfc3339Milliseconds($0))" } ?? ""), \(rows.count) features; PSI drift threshold \(psiThreshold.map { fmt($0) } ?? "off")</div>
             <table><tr><th>model</th><th>feature</th><th>kind</th><th>windows</th><th>drifted</th><th>max PSI</th><th>last PSI</th></tr>
 
             """
