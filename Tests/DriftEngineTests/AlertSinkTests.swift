@@ -54,7 +54,7 @@ import Testing
 
 /// The webhook sink behind the alert rules, in a real replay of the Fixtures traffic.
 @Suite struct WebhookAlertTests {
-    func replay(webhook url: String) throws -> (ReplaySummary, Alerting) {
+    func replay(webhook url: String, windows: ((ClosedWindow) -> Void)? = nil) throws -> (ReplaySummary, Alerting) {
         let scratch = try ScratchDirectory()
         var config = try DriftlineConfig(contentsOf: Fixture.path("fraud.yaml"))
         _ = try ProfileBuild.run(config: config, inputs: [Fixture.path("traffic/reference.ndjson.zst")], output: scratch.file("r.drp"))
@@ -63,6 +63,7 @@ import Testing
         let alerting = try #require(try config.makeAlerting(print: { _ in }))
         var options = Replay.Options()
         options.alerts = alerting
+        if let windows { options.onWindow = { windows($0) } }
         let summary = try Replay(config: config, profile: try config.loadProfile())
             .run(inputs: [Fixture.path("traffic/stream.ndjson.zst")], options: options)
         return (summary, alerting)
@@ -71,7 +72,10 @@ import Testing
     @Test func everyAlertChangeReachesAlertmanager() throws {
         let receiver = try AlertReceiver()
         defer { receiver.stop() }
-        let (summary, alerting) = try replay(webhook: "http://127.0.0.1:\(receiver.port)/api/v2/alerts")
+        var drifted: [String: [Bool]] = [:]
+        let (summary, alerting) = try replay(webhook: "http://127.0.0.1:\(receiver.port)/api/v2/alerts") { w in
+            for r in w.results { drifted[r.feature, default: []].append(r.drift) }
+        }
         #expect(summary.alertChanges > 0)
         #expect(alerting.webhookCounters.delivered == summary.alertChanges)
         let alerts = try receiver.received.flatMap { request in
@@ -79,6 +83,15 @@ import Testing
         }
         #expect(alerts.count == summary.alertChanges)
         #expect(alerts.allSatisfy { ($0["labels"] as? [String: String])?["alertname"] != nil && $0["startsAt"] != nil })
+        // feature-drift (psi >= 0.2, for: 2) fires exactly for the features that drifted in two
+        // windows in a row, and for no other.
+        let expected = Set(drifted.filter { _, flags in zip(flags, flags.dropFirst()).contains { $0 && $1 } }.keys)
+        let fired = Set(alerts.compactMap { a -> String? in
+            let labels = a["labels"] as? [String: String]
+            return labels?["alertname"] == "feature-drift" ? labels?["feature"] : nil
+        })
+        #expect(!expected.isEmpty)
+        #expect(fired == expected)
         // The example stream ends while drifting: every change is a firing one.
         #expect(alerts.allSatisfy { $0["endsAt"] == nil })
         #expect(Set(alerts.compactMap { ($0["labels"] as? [String: String])?["alertname"] }) == ["feature-drift", "model-drift", "distribution-shift"])
