@@ -16,21 +16,16 @@ import Synchronization
 /// sockets; the listener is closed by ``stop()``. Loopback only, by construction.
 public final class LoopbackForwarder: Sendable {
     /// The port it listens on.
-    public let port: Int
-    let listener: Int32
-    let targetPort: Int
-    let stopped = Atomic<Bool>(false)
+    public var port: Int { acceptor.port }
+    let acceptor: TCPAcceptor
 
     /// Starts listening on 127.0.0.1:`port` (0: any free port) and relays to 127.0.0.1:`targetPort`.
     ///
     /// - Throws: ``FileError`` with the system's reason when the port cannot be bound.
     public init(port: Int, targetPort: Int) throws {
-        let (fd, actualPort) = try listenTCP(host: "127.0.0.1", port: port, backlog: 64)
-        self.port = actualPort
-        self.listener = fd
-        self.targetPort = targetPort
-        let box = Unmanaged.passRetained(self)
-        spawnDetachedThread { box.takeRetainedValue().acceptLoop() }
+        acceptor = try TCPAcceptor(host: "127.0.0.1", port: port, backlog: 64) { client in
+            LoopbackForwarder.relay(client, to: targetPort)
+        }
     }
 
     static func loopback(port: Int) -> sockaddr_in {
@@ -43,32 +38,24 @@ public final class LoopbackForwarder: Sendable {
 
     /// Stops accepting connections (open relays end when either side closes).
     public func stop() {
-        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
+        acceptor.stop()
     }
 
-    func acceptLoop() {
-        while !stopped.load(ordering: .acquiring) {
-            let client = accept(listener, nil, nil)
-            if client < 0 {
-                if errno == EINTR { continue }
-                return
-            }
-            let upstream = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = LoopbackForwarder.loopback(port: targetPort)
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(upstream, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard upstream >= 0, connected == 0 else {
-                if upstream >= 0 { close(upstream) }
-                close(client)
-                continue
-            }
-            let pair = Connection(client, upstream)
-            spawnDetachedThread { LoopbackForwarder.pump(from: client, to: upstream, pair) }
-            spawnDetachedThread { LoopbackForwarder.pump(from: upstream, to: client, pair) }
+    /// Connects to the target and starts the two pumps of one connection.
+    static func relay(_ client: Int32, to targetPort: Int) {
+        let upstream = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = LoopbackForwarder.loopback(port: targetPort)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(upstream, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
+        guard upstream >= 0, connected == 0 else {
+            if upstream >= 0 { close(upstream) }
+            close(client)
+            return
+        }
+        let pair = Connection(client, upstream)
+        spawnDetachedThread { LoopbackForwarder.pump(from: client, to: upstream, pair) }
+        spawnDetachedThread { LoopbackForwarder.pump(from: upstream, to: client, pair) }
     }
 
     /// The two sockets of one relayed connection; the second pump to end closes both.

@@ -13,10 +13,8 @@ import Synchronization
 public final class MetricsServer: Sendable {
     public let host: String
     /// The port it listens on (the kernel's choice when 0 was asked).
-    public let port: Int
-    let listener: Int32
-    let metrics: PipelineMetrics
-    let stopped = Atomic<Bool>(false)
+    public var port: Int { acceptor.port }
+    let acceptor: TCPAcceptor
 
     /// Parses `HOST:PORT` (an IPv4 address or `localhost`).
     public static func parse(_ text: String) -> (host: String, port: Int)? {
@@ -38,34 +36,19 @@ public final class MetricsServer: Sendable {
         guard let (host, port) = Self.parse(address) else {
             throw ConfigError("--metrics-listen: expected IPV4:PORT such as 127.0.0.1:9464, not \(address)")
         }
-        let (fd, actualPort) = try listenTCP(host: host, port: port, backlog: 16)
         self.host = host
-        self.port = actualPort
-        self.listener = fd
-        self.metrics = metrics
-        let server = Unmanaged.passRetained(self)
-        spawnDetachedThread { server.takeRetainedValue().acceptLoop() }
-    }
-
-    public func stop() {
-        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
-    }
-
-    func acceptLoop() {
-        while !stopped.load(ordering: .acquiring) {
-            let client = accept(listener, nil, nil)
-            if client < 0 {
-                if errno == EINTR { continue }
-                return
-            }
-            serve(client)
+        // One request per connection, answered on the accept thread.
+        acceptor = try TCPAcceptor(host: host, port: port, backlog: 16) { client in
+            MetricsServer.serve(client, metrics)
             close(client)
         }
     }
 
-    func serve(_ fd: Int32) {
+    public func stop() {
+        acceptor.stop()
+    }
+
+    static func serve(_ fd: Int32, _ metrics: PipelineMetrics) {
         // A slow or silent client must not hold the scrape thread.
         var timeout = timeval(tv_sec: 2, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))

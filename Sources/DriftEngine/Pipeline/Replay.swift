@@ -119,10 +119,7 @@ public final class Replay {
         let clock = ContinuousClock()
         let started = clock.now
         var summary = ReplaySummary()
-        let deadLetters = try DeadLetterWriter(path: options.deadLetterPath)
-        let results = try options.resultsPath.map { try FileWriter(path: $0) }
-        try options.alerts?.start(resumingFileAt: nil)
-        options.metrics?.isReady = true
+        let (results, deadLetters) = try openOutputs(options)
         let schema = config.input
         var aggregator = profile.map { WindowAggregator(spec: spec, schema: schema, profile: $0, decision: decision) }
         // Stream reference (reference.from_stream): events before referenceEnd build it.
@@ -265,10 +262,7 @@ extension Replay {
         let clock = ContinuousClock()
         let started = clock.now
         var summary = ReplaySummary()
-        let deadLetters = try DeadLetterWriter(path: options.deadLetterPath)
-        let results = try options.resultsPath.map { try FileWriter(path: $0) }
-        try options.alerts?.start(resumingFileAt: nil)
-        options.metrics?.isReady = true
+        let (results, deadLetters) = try openOutputs(options)
         let schema = config.input
         let decoder = JSONEventDecoder(schema: schema, limits: DecoderLimits())
         var aggregator = PartitionedAggregator(spec: spec, schema: schema, profile: profile, decision: decision)
@@ -337,6 +331,15 @@ extension Replay {
         let elapsed = clock.now - started
         summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return summary
+    }
+
+    /// Opens the results and dead-letter files and the alert file sink; metrics become ready.
+    func openOutputs(_ options: Options) throws -> (results: FileWriter?, deadLetters: DeadLetterWriter) {
+        let deadLetters = try DeadLetterWriter(path: options.deadLetterPath)
+        let results = try options.resultsPath.map { try FileWriter(path: $0) }
+        try options.alerts?.start(resumingFileAt: nil)
+        options.metrics?.isReady = true
+        return (results, deadLetters)
     }
 
     /// The sizes of the input files, for progress.

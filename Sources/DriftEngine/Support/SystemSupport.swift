@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// Runs `body` on a new detached POSIX thread (readers, listeners, the webhook sender: work
 /// that blocks in system calls and must not occupy the Swift concurrency pool).
@@ -50,4 +51,36 @@ func listenTCP(host: String, port: Int, backlog: Int32) throws -> (fd: Int32, po
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
     }
     return (fd, Int(UInt16(bigEndian: actual.sin_port)))
+}
+
+/// A listening TCP socket whose accept loop runs on a thread of its own and hands every
+/// connection to `handle` (which owns the descriptor), until ``stop()``.
+final class TCPAcceptor: Sendable {
+    /// The port it listens on (the kernel's choice when 0 was asked).
+    let port: Int
+    let listener: Int32
+    let stopped = Atomic<Bool>(false)
+
+    init(host: String, port: Int, backlog: Int32, handle: @escaping @Sendable (Int32) -> Void) throws {
+        (listener, self.port) = try listenTCP(host: host, port: port, backlog: backlog)
+        spawnDetachedThread { [self] in acceptLoop(handle) }
+    }
+
+    /// Stops accepting; connections already handed out go on.
+    func stop() {
+        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+    }
+
+    func acceptLoop(_ handle: @Sendable (Int32) -> Void) {
+        while !stopped.load(ordering: .acquiring) {
+            let client = accept(listener, nil, nil)
+            if client < 0 {
+                if errno == EINTR { continue }
+                return
+            }
+            handle(client)
+        }
+    }
 }
