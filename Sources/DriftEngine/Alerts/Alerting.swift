@@ -155,3 +155,19 @@ extension DriftlineConfig {
             resolvePath: { resolve($0) }, print: print, onWebhookDrop: onWebhookDrop)
     }
 }
+
+/// What `run` and `replay` do with every closed window, in this order: its result records,
+/// the caller's hook (terminal table, snapshots), the alerts it causes, its metrics.
+///
+/// - Returns: The result records written and the alert changes emitted.
+func emitWindow(
+    _ w: ClosedWindow, results: FileWriter?, onWindow: ((ClosedWindow) throws -> Void)?, alerts: Alerting?,
+    metrics: PipelineMetrics?, counts: PipelineCounts
+) throws -> (records: Int, alertChanges: Int) {
+    let lines = ResultRecord.lines(for: w)
+    for line in lines { try results?.writeLine(line) }
+    try onWindow?(w)
+    let changes = try alerts?.process(w, counts: counts).count ?? 0
+    metrics?.record(w)
+    return (lines.count, changes)
+}

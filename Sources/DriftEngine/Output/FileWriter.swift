@@ -75,16 +75,21 @@ public final class FileWriter {
             return
         }
         try flush()
+        try block.withUnsafeBytes { try writeAll($0) }
+    }
+
+    /// Writes `bytes` to the file, through short writes and interruptions.
+    func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
         var offset = 0
-        while offset < block.count {
-            let n = block.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+        while offset < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
             if n < 0 {
                 if errno == EINTR { continue }
                 throw FileError.errno("cannot write", path)
             }
             offset += n
         }
-        bytesWritten += Int64(block.count)
+        bytesWritten += Int64(bytes.count)
     }
 
     public func writeLine(_ s: String) throws {
@@ -95,16 +100,7 @@ public final class FileWriter {
     }
 
     public func flush() throws {
-        var offset = 0
-        while offset < buffer.count {
-            let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw FileError.errno("cannot write", path)
-            }
-            offset += n
-        }
-        bytesWritten += Int64(buffer.count)
+        try buffer.withUnsafeBytes { try writeAll($0) }
         buffer.removeAll(keepingCapacity: true)
     }
 

@@ -233,17 +233,11 @@ final class LiveSession {
         for w in windows {
             summary.windowsClosed += 1
             if w.results.contains(where: \.drift) { summary.driftedWindows += 1 }
-            for line in ResultRecord.lines(for: w) {
-                summary.resultRecords += 1
-                try results?.writeLine(line)
-            }
-            // The window first (terminal table, snapshots), then the alerts it causes.
-            try options.onWindow?(w)
-            if let alerts = options.alerts {
-                let counts = PipelineCounts(messages: summary.messages, late: summary.late, rejected: summary.rejected)
-                summary.alertChanges += try alerts.process(w, counts: counts).count
-            }
-            options.metrics?.record(w)
+            let emitted = try emitWindow(
+                w, results: results, onWindow: options.onWindow, alerts: options.alerts, metrics: options.metrics,
+                counts: PipelineCounts(messages: summary.messages, late: summary.late, rejected: summary.rejected))
+            summary.resultRecords += emitted.records
+            summary.alertChanges += emitted.alertChanges
         }
     }
 

@@ -356,17 +356,11 @@ extension Replay {
         for w in windows {
             summary.windowsClosed += 1
             if w.results.contains(where: \.drift) { summary.driftedWindows += 1 }
-            for line in ResultRecord.lines(for: w) {
-                summary.resultRecords += 1
-                try results?.writeLine(line)
-            }
-            // The window first (terminal table, snapshots), then the alerts it causes.
-            try options.onWindow?(w)
-            if let alerts = options.alerts {
-                summary.alertChanges += try alerts.process(w, counts: counts).count
-            }
+            let emitted = try emitWindow(
+                w, results: results, onWindow: options.onWindow, alerts: options.alerts, metrics: options.metrics, counts: counts)
+            summary.resultRecords += emitted.records
+            summary.alertChanges += emitted.alertChanges
             if let metrics = options.metrics {
-                metrics.record(w)
                 // Rejections by reason are summed per file, at its end.
                 metrics.record(
                     read: counts.messages, accepted: counts.messages - counts.rejected, rejected: summary.rejectedByReason, late: counts.late,
