@@ -14,6 +14,8 @@ public final class FileWriter {
     let temporaryPath: String?
     var buffer: [UInt8] = []
     var closed = false
+    /// Changes (creation, truncation, bytes) not yet fsynced.
+    var unsynced = true
     public private(set) var bytesWritten: Int64 = 0
 
     /// - Parameters:
@@ -22,9 +24,17 @@ public final class FileWriter {
     /// Opens an existing output to continue it after its first `length` bytes: whatever
     /// follows them is cut off (output written after the checkpoint being resumed). A file
     /// shorter than `length` is refused; a missing one is created empty when `length` is 0.
+    /// Standard output (`-`) cannot be cut back: it goes on, and a reader sees the records
+    /// written after the checkpoint again (with the same ids).
     public init(path: String, resumingAt length: Int64, mode: mode_t = 0o644) throws {
         self.path = path
         temporaryPath = nil
+        if path == "-" {
+            fd = 1
+            bytesWritten = length
+            buffer.reserveCapacity(1 << 16)
+            return
+        }
         fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, mode)
         guard fd >= 0 else { throw FileError.errno("cannot open", path) }
         var st = stat()
@@ -75,21 +85,34 @@ public final class FileWriter {
             return
         }
         try flush()
-        try block.withUnsafeBytes { try writeAll($0) }
+        var done = 0
+        do {
+            try block.withUnsafeBytes { try writeAll($0, done: &done) }
+        } catch {
+            // The rest waits in the buffer, as in ``flush()``.
+            buffer.append(contentsOf: block[done...])
+            throw error
+        }
     }
 
     /// Writes `bytes` to the file, through short writes and interruptions.
-    func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+    ///
+    /// - Parameter done: Set to the bytes that reached the file, also when it throws:
+    ///   ``bytesWritten`` counts them, so the file and the count never disagree.
+    func writeAll(_ bytes: UnsafeRawBufferPointer, done: inout Int) throws {
+        done = 0
+        defer {
+            bytesWritten += Int64(done)
+            if done > 0 { unsynced = true }
+        }
+        while done < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
             if n < 0 {
                 if errno == EINTR { continue }
                 throw FileError.errno("cannot write", path)
             }
-            offset += n
+            done += n
         }
-        bytesWritten += Int64(bytes.count)
     }
 
     public func writeLine(_ s: String) throws {
@@ -99,9 +122,15 @@ public final class FileWriter {
         if buffer.count >= 1 << 16 { try flush() }
     }
 
+    /// Writes the buffer out. When the file takes only part of it (a full disk), the part
+    /// written leaves the buffer and the rest stays, so a later flush neither repeats nor
+    /// loses a byte.
     public func flush() throws {
-        try buffer.withUnsafeBytes { try writeAll($0) }
-        buffer.removeAll(keepingCapacity: true)
+        var done = 0
+        defer {
+            if done == buffer.count { buffer.removeAll(keepingCapacity: true) } else { buffer.removeFirst(done) }
+        }
+        try buffer.withUnsafeBytes { try writeAll($0, done: &done) }
     }
 
     /// Flushes and fsyncs: everything written so far survives a crash.
@@ -109,6 +138,7 @@ public final class FileWriter {
         try flush()
         // EINVAL: a pipe or device such as /dev/null, which has nothing to sync.
         guard fd <= 2 || fsync(fd) == 0 || errno == EINVAL else { throw FileError.errno("cannot sync", path) }
+        unsynced = false
     }
 
     /// Flushes, and for atomic writers fsyncs and renames into place.
@@ -116,8 +146,14 @@ public final class FileWriter {
         guard !closed else { return }
         try flush()
         closed = true
-        if sync || temporaryPath != nil {
-            guard fd <= 2 || fsync(fd) == 0 || errno == EINVAL else { throw FileError.errno("cannot sync", path) }
+        if (sync || temporaryPath != nil) && unsynced {
+            guard fd <= 2 || fsync(fd) == 0 || errno == EINVAL else {
+                let error = FileError.errno("cannot sync", path)
+                if fd > 2 { Glibc.close(fd) }
+                // A temporary file that could not be made durable is never renamed into place.
+                if let temporaryPath { unlink(temporaryPath) }
+                throw error
+            }
         }
         if fd > 2 { Glibc.close(fd) }
         if let temporaryPath {
