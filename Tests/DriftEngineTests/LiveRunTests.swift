@@ -15,14 +15,16 @@ final class LiveTopic: @unchecked Sendable {
     let partitions: Int
     let lines: [[UInt8]]
 
-    /// With `produce`, produces every line of the Fixtures stream (``produce(_:)``).
-    init(partitions: Int = 4, brokers: Int = 1, produce: Bool = true) throws {
+    /// With `produce`, produces every line of the Fixtures stream (``produce(_:)``), or the
+    /// lines of `slice`.
+    init(partitions: Int = 4, brokers: Int = 1, produce: Bool = true, slice: Range<Int>? = nil) throws {
         self.partitions = partitions
         scratch = try ScratchDirectory()
         broker = try EmbeddedBroker(brokers: brokers, topics: [(name: "predictions", partitions: partitions)])
         let compressed = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Fixture.path("traffic/stream.ndjson.zst"))))
         let text = try Zstd.decompress(compressed)
-        lines = text.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast().map(Array.init)
+        let all = text.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast()
+        lines = all[slice.map { all.startIndex + $0.lowerBound..<all.startIndex + $0.upperBound } ?? all.indices].map(Array.init)
         if produce { try self.produce(0..<lines.count) }
         _ = try ProfileBuild.run(
             config: try DriftlineConfig(contentsOf: Fixture.path("fraud.yaml")),
@@ -66,32 +68,12 @@ final class LiveTopic: @unchecked Sendable {
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
-}
 
-/// The `driftline` executable built next to the test bundle.
-enum DriftlineBinary {
-    static var path: String {
-        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        return bundle.appendingPathComponent("driftline").path
-    }
-
-    static func spawn(_ arguments: [String]) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return process
-    }
-}
-
-@Suite struct LiveRunTests {
-    func liveRun(
-        _ topic: LiveTopic, group: String, results: String, untilIdle: Duration = .milliseconds(1500),
-        properties: [String: String] = [:]
+    /// Runs the pipeline in this process as group `group` until idle, writing `results`.
+    func run(
+        group: String, results: String, untilIdle: Duration = .milliseconds(1500), properties: [String: String] = [:]
     ) throws -> LiveSummary {
-        let config = try DriftlineConfig(contentsOf: try topic.config(group: group, state: "state-\(group)"))
+        let config = try DriftlineConfig(contentsOf: try config(group: group, state: "state-\(group)"))
         var options = LiveRun.Options()
         options.resultsPath = results
         options.untilIdle = untilIdle
@@ -99,11 +81,13 @@ enum DriftlineBinary {
         options.alerts = try config.makeAlerting { _ in }
         return try LiveRun(config: config, profile: try config.loadProfile()).run(options: options)
     }
+}
 
+@Suite struct LiveRunTests {
     @Test func aLiveRunCountsEveryMessageAndCommitsWhatItCheckpointed() throws {
         let topic = try LiveTopic()
         let results = topic.scratch.file("live.jsonl")
-        let summary = try liveRun(topic, group: "g", results: results, properties: ["statistics.interval.ms": "200"])
+        let summary = try topic.run(group: "g", results: results, properties: ["statistics.interval.ms": "200"])
         #expect(summary.messages == Int64(topic.lines.count))
         // librdkafka's statistics: every partition caught up.
         #expect(summary.lag.count == topic.partitions)
@@ -127,7 +111,7 @@ enum DriftlineBinary {
         // A second run over the same group resumes from the checkpoint: nothing new to read,
         // the results stay as they are.
         let before = try Data(contentsOf: URL(fileURLWithPath: results))
-        let again = try liveRun(topic, group: "g", results: results, untilIdle: .milliseconds(500))
+        let again = try topic.run(group: "g", results: results, untilIdle: .milliseconds(500))
         #expect(again.restoredFrom != nil)
         #expect(again.messages == summary.messages)
         #expect(try Data(contentsOf: URL(fileURLWithPath: results)) == before)
@@ -138,7 +122,7 @@ enum DriftlineBinary {
     @Test func killedAndRestartedRunsWriteTheSameResults() throws {
         let topic = try LiveTopic()
         let baseline = topic.scratch.file("baseline.jsonl")
-        _ = try liveRun(topic, group: "baseline", results: baseline)
+        _ = try topic.run(group: "baseline", results: baseline)
         let expected = try Data(contentsOf: URL(fileURLWithPath: baseline))
         #expect(!expected.isEmpty)
         #expect(!(try Data(contentsOf: URL(fileURLWithPath: topic.scratch.file("baseline-alerts.jsonl")))).isEmpty)
@@ -193,7 +177,7 @@ enum DriftlineBinary {
     @Test func sigtermWritesAFinalCheckpointAndExitsZero() throws {
         let topic = try LiveTopic()
         let baseline = topic.scratch.file("baseline.jsonl")
-        _ = try liveRun(topic, group: "baseline", results: baseline)
+        _ = try topic.run(group: "baseline", results: baseline)
         let config = try topic.config(group: "term", state: "state-term", interval: "10m")
         let results = topic.scratch.file("term.jsonl")
         let arguments = ["run", "--config", config, "--results", results, "--until-idle", "1500ms"]

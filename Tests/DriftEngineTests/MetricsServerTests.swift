@@ -7,42 +7,15 @@ import Testing
 
 /// The metrics endpoint over real HTTP on loopback, fed by a real replay.
 @Suite struct MetricsServerTests {
-    /// A plain HTTP/1.1 request over a socket: (status code, body).
-    func get(_ port: Int, _ path: String, method: String = "GET") throws -> (Int, String) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var a = sockaddr_in()
-        a.sin_family = sa_family_t(AF_INET)
-        a.sin_port = UInt16(port).bigEndian
-        a.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-        let connected = withUnsafePointer(to: &a) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        try #require(connected == 0)
-        let request = Array("\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8)
-        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
-        var response: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n <= 0 { break }
-            response.append(contentsOf: chunk[0..<n])
-        }
-        let text = String(decoding: response, as: UTF8.self)
-        let status = Int(text.split(separator: " ").dropFirst().first ?? "") ?? 0
-        let body = text.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
-        return (status, body)
-    }
-
     @Test func scrapesShowTheReplaysCountsAndDriftGauges() throws {
         let metrics = PipelineMetrics()
         let server = try MetricsServer(address: "127.0.0.1:0", metrics: metrics)
         defer { server.stop() }
         #expect(server.port > 0)
-        #expect(try get(server.port, "/healthz").0 == 200)
-        #expect(try get(server.port, "/readyz").0 == 503)
-        #expect(try get(server.port, "/nope").0 == 404)
-        #expect(try get(server.port, "/metrics", method: "POST").0 == 405)
+        #expect(try httpGet(server.port, "/healthz").0 == 200)
+        #expect(try httpGet(server.port, "/readyz").0 == 503)
+        #expect(try httpGet(server.port, "/nope").0 == 404)
+        #expect(try httpGet(server.port, "/metrics", method: "POST").0 == 405)
 
         let scratch = try ScratchDirectory()
         var config = try DriftlineConfig(contentsOf: Fixture.path("fraud.yaml"))
@@ -53,8 +26,8 @@ import Testing
         options.metrics = metrics
         _ = try Replay(config: config, profile: try config.loadProfile()).run(inputs: [Fixture.path("traffic/stream.ndjson.zst")], options: options)
 
-        #expect(try get(server.port, "/readyz").0 == 200)
-        let (status, body) = try get(server.port, "/metrics")
+        #expect(try httpGet(server.port, "/readyz").0 == 200)
+        let (status, body) = try httpGet(server.port, "/metrics")
         #expect(status == 200)
         let lines = body.split(separator: "\n").map(String.init)
         #expect(lines.contains("driftline_events_read_total 24008"))

@@ -372,6 +372,25 @@ final class LiveSession {
         kafka.onStatistics = { [unowned self] json in
             if let lag = ConsumerStatistics.lag(json) { summary.lag = lag }
         }
+        do {
+            try consume(kafka)
+        } catch {
+            // Leave the group without the revoke callback: after a failure (an output that
+            // cannot be written, say) the state in memory may be ahead of what reached the
+            // files, so it is not checkpointed; a restart resumes from the last checkpoint.
+            // The callbacks hold this session unowned and must not outlive the throw.
+            kafka.onAssign = nil
+            kafka.onRevoke = nil
+            kafka.onStatistics = nil
+            try? kafka.close()
+            consumer = nil
+            throw error
+        }
+        return summary
+    }
+
+    /// The poll loop, then the final checkpoint and the closing of every output.
+    func consume(_ kafka: KafkaConsumer) throws {
         var lastStatus = clock.now
 
         var lastCheckpoint = clock.now
@@ -407,7 +426,6 @@ final class LiveSession {
                 }
                 let joinLimit = max(untilIdle, .seconds(30))
                 if !assigned && now - started >= joinLimit {
-                    try? kafka.close()
                     throw KafkaError(
                         code: .timedOut,
                         message: "no partition of \(config.kafka.topics.joined(separator: ", ")) was assigned within \(joinLimit) (are kafka.brokers and kafka.topics right?)",
@@ -427,7 +445,6 @@ final class LiveSession {
         publishMetrics()
         summary.seconds = seconds(clock.now - started)
         if let firstMessage { summary.activeSeconds = seconds(lastAnyMessage - firstMessage) }
-        return summary
     }
 
     func publishMetrics() {
