@@ -117,63 +117,6 @@ final class LiveTopic: @unchecked Sendable {
         #expect(try Data(contentsOf: URL(fileURLWithPath: results)) == before)
     }
 
-    /// SIGKILL at several moments, restart until the run ends by itself: the results file is
-    /// byte-identical to an uninterrupted run's.
-    @Test func killedAndRestartedRunsWriteTheSameResults() throws {
-        let topic = try LiveTopic()
-        let baseline = topic.scratch.file("baseline.jsonl")
-        _ = try topic.run(group: "baseline", results: baseline)
-        let expected = try Data(contentsOf: URL(fileURLWithPath: baseline))
-        #expect(!expected.isEmpty)
-        #expect(!(try Data(contentsOf: URL(fileURLWithPath: topic.scratch.file("baseline-alerts.jsonl")))).isEmpty)
-
-        // Kill points: right after the first checkpoint appears, and some time into consuming.
-        // The scenarios run side by side (each in its own group) to keep the suite short.
-        let delays = [0, 120, 400]
-        let outcomes = Mutex<[Int: String]>([:])
-        DispatchQueue.concurrentPerform(iterations: delays.count) { n in
-            let outcome: String
-            do {
-                outcome = try killAndRestart(topic, group: "killed\(n)", delayMilliseconds: delays[n], expected: expected)
-            } catch {
-                outcome = "\(error)"
-            }
-            outcomes.withLock { $0[n] = outcome }
-        }
-        for n in delays.indices {
-            #expect(outcomes.withLock { $0[n] } == "identical", "kill \(delays[n]) ms after the first checkpoint")
-        }
-    }
-
-    /// Runs `driftline run`, SIGKILLs it `delayMilliseconds` after its first checkpoint, runs it
-    /// again to the end and compares the results file with `expected`.
-    func killAndRestart(_ topic: LiveTopic, group: String, delayMilliseconds: Int, expected: Data) throws -> String {
-        let config = try topic.config(group: group, state: "state-\(group)", interval: "50ms")
-        let results = topic.scratch.file("\(group).jsonl")
-        let arguments = ["run", "--config", config, "--results", results, "--until-idle", "1500ms"]
-        let state = topic.scratch.file("state-\(group)")
-        let first = try DriftlineBinary.spawn(arguments)
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline && !FileManager.default.fileExists(atPath: state + "/checkpoint-000000000001.drc") {
-            usleep(5_000)
-        }
-        usleep(useconds_t(delayMilliseconds * 1000))
-        kill(first.processIdentifier, SIGKILL)
-        first.waitUntilExit()
-        guard first.terminationReason == .uncaughtSignal else { return "the first run ended before it was killed" }
-        // The kill must interrupt real work: some results written, not all.
-        let atKill = (try? FileManager.default.attributesOfItem(atPath: results)[.size] as? Int) ?? 0
-        guard atKill < expected.count else { return "the first run had finished its work when it was killed" }
-        let second = try DriftlineBinary.spawn(arguments)
-        second.waitUntilExit()
-        guard second.terminationStatus == 0 else { return "the restart exited with \(second.terminationStatus)" }
-        let got = try Data(contentsOf: URL(fileURLWithPath: results))
-        guard got == expected else { return "results differ: \(got.count) vs \(expected.count) bytes" }
-        let alerts = try Data(contentsOf: URL(fileURLWithPath: topic.scratch.file("\(group)-alerts.jsonl")))
-        let expectedAlerts = try Data(contentsOf: URL(fileURLWithPath: topic.scratch.file("baseline-alerts.jsonl")))
-        return alerts == expectedAlerts ? "identical" : "alerts differ: \(alerts.count) vs \(expectedAlerts.count) bytes"
-    }
-
     @Test func sigtermWritesAFinalCheckpointAndExitsZero() throws {
         let topic = try LiveTopic()
         let baseline = topic.scratch.file("baseline.jsonl")

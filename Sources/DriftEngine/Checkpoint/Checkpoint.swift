@@ -174,7 +174,10 @@ public final class CheckpointStore {
         let bytes = try checkpoint.fileBytes()
         let writer = try FileWriter(path: path(of: checkpoint.sequence), atomic: true, mode: 0o600)
         try writer.write(bytes)
+        try writer.sync()
+        FaultInjection.reached(.checkpointWrite)
         try writer.close()
+        FaultInjection.reached(.checkpointRenamed)
         // The rename is durable only once the directory is synced.
         let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if fd >= 0 {
@@ -183,6 +186,28 @@ public final class CheckpointStore {
         }
         for old in files().dropFirst(Self.keep) { unlink(old.path) }
         return bytes.count
+    }
+
+    /// Removes the temporary files (`checkpoint-<sequence>.drc.tmp-<pid>`) of writers that died
+    /// before renaming them: a process killed while writing leaves one behind. A file whose
+    /// process still runs is left alone.
+    ///
+    /// - Returns: The paths removed.
+    @discardableResult
+    public func removeUnfinishedFiles() -> [String] {
+        guard let dir = opendir(directory) else { return [] }
+        var stale: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            guard name.hasPrefix("checkpoint-"), let marker = name.range(of: ".drc.tmp-"),
+                  let pid = pid_t(name[marker.upperBound...])
+            else { continue }
+            if pid == getpid() || (kill(pid, 0) != 0 && errno == ESRCH) { stale.append("\(directory)/\(name)") }
+        }
+        closedir(dir)
+        return stale.filter { unlink($0) == 0 }
     }
 
     /// The newest checkpoint that reads back intact, with the files that did not (and why).

@@ -172,6 +172,9 @@ final class LiveSession {
         pending = PartitionBatches(schema: config.input)
         aggregator = PartitionedAggregator(spec: run.spec, schema: config.input, profile: run.profile, decision: run.decision)
         aggregator.maxModels = config.input.maxModels
+        for path in store.removeUnfinishedFiles() {
+            options.logger.info("removed \(path): a checkpoint its writer did not finish")
+        }
         let restored = store.loadNewest()
         for skipped in restored.skipped { options.logger.warning("skipping checkpoint \(skipped)") }
         if let checkpoint = restored.checkpoint, let path = restored.path {
@@ -291,7 +294,9 @@ final class LiveSession {
             offsets[tp] = nextOffsets[s]
         }
         do {
+            FaultInjection.reached(.commitBefore)
             try consumer.commit(offsets)
+            FaultInjection.reached(.commitAfter)
         } catch {
             summary.commitFailures += 1
             options.logger.warning("offset commit failed (the checkpoint holds the offsets; will retry): \(error)")
