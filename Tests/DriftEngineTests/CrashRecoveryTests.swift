@@ -178,6 +178,65 @@ import Testing
         return nil
     }
 
+    /// A full disk under the checkpoint directory: `driftline run` starts with a file-size limit
+    /// of 0, so every write to a regular file fails with EFBIG as it would with ENOSPC (SIGXFSZ
+    /// ignored), and writes results and alerts to stdout (pipes are not limited). A tmpfs would
+    /// need mount rights a CI runner may not have; the limit works for any user. The policy:
+    /// the run goes on without checkpoints, says so in one line, commits no offset and counts
+    /// the failures in `driftline_checkpoint_failures_total`; once there is room again the next
+    /// checkpoint is written and the offsets are committed.
+    @Test func aFullDiskStopsCheckpointsAndCommitsButNotTheRun() throws {
+        let topic = try LiveTopic(slice: 6_000..<18_000)
+        _ = try topic.run(group: "baseline", results: topic.scratch.file("baseline.jsonl"))
+        let expected = try String(contentsOfFile: topic.scratch.file("baseline.jsonl"), encoding: .utf8)
+        let expectedAlerts = try String(contentsOfFile: topic.scratch.file("baseline-alerts.jsonl"), encoding: .utf8)
+        let config = try topic.config(group: "full", state: "state-full", interval: "100ms")
+        let yaml = try String(contentsOfFile: config, encoding: .utf8)
+            .replacingOccurrences(of: "    - file: \(topic.scratch.file("full-alerts.jsonl"))", with: "    - stdout: true")
+        try yaml.write(toFile: config, atomically: true, encoding: .utf8)
+        let state = topic.scratch.file("state-full")
+        let port = try freeLoopbackPort()
+        let run = try DriftlineChild(
+            ["run", "--config", config, "--results", "-", "--until-idle", "5s", "--metrics-listen", "127.0.0.1:\(port)"],
+            fileSizeLimit: 0)
+        func metric(_ name: String) -> Double? {
+            guard let (status, body) = try? httpGet(port, "/metrics"), status == 200 else { return nil }
+            let line = body.split(separator: "\n").first { $0.hasPrefix(name + " ") }
+            return line.map { Double($0.split(separator: " ").last!) ?? -1 } ?? 0  // a counter not yet raised is 0
+        }
+        func committed() throws -> [TopicPartition: Int64] {
+            let reader = try KafkaConsumer(.init(
+                bootstrapServers: topic.broker.bootstrapServers, groupID: "full", topics: [], properties: ["log_level": "0"]))
+            return try reader.committed((0..<topic.partitions).map { TopicPartition(topic.topic, Int32($0)) })
+        }
+
+        // Every message read, several checkpoints failed.
+        let consumed = run.wait(upTo: 60) {
+            metric("driftline_events_read_total") == Double(topic.lines.count) && (metric("driftline_checkpoint_failures_total") ?? 0) >= 2
+        }
+        try #require(consumed, "\(run.stderr)")
+        let failures = run.stderr.split(separator: "\n").filter { $0.contains("checkpoint failed") }
+        #expect(failures.count == 1, "one line for the streak of failures: \(failures)")
+        #expect(failures.first?.contains("\(state)/checkpoint-000000000001.drc: File too large") == true, "\(failures)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: state) == [], "nothing visible, not even a partial file")
+        #expect(try committed().isEmpty)
+        #expect(metric("driftline_checkpoints_total") == 0)
+
+        // Room again: the next checkpoint is written, offsets committed, the run ends normally.
+        try #require(run.liftFileSizeLimit())
+        let lifted = Date()
+        let recovered = run.wait(upTo: 10) { run.stderr.contains("failed attempts; offsets are committed again") }
+        print("CrashRecoveryTests: first checkpoint \(String(format: "%.2f", Date().timeIntervalSince(lifted))) s after the disk had room again")
+        run.wait()
+        #expect(recovered, "\(run.stderr)")
+        #expect(run.process.terminationStatus == 0)
+        let lines = run.stdout.split(separator: "\n")
+        #expect(lines.filter { $0.hasPrefix("{") }.joined(separator: "\n") + "\n" == expected)
+        #expect(lines.filter { !$0.hasPrefix("{") }.count == expectedAlerts.split(separator: "\n").count, "one stdout line per alert change")
+        #expect(try committed().values.reduce(0, +) == Int64(topic.lines.count))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: state).allSatisfy(Self.isCheckpointName))
+    }
+
     /// A full disk under the results file stops the run with one line and exit status 1 (it
     /// used to crash on the way out); a restart with room again catches up to the same results.
     @Test func aFullDiskUnderTheResultsStopsTheRunAndARestartCatchesUp() throws {

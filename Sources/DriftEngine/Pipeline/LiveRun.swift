@@ -154,6 +154,8 @@ final class LiveSession {
     var assigned = false
     var consumer: KafkaConsumer?
     var lastErrorNotice: ContinuousClock.Instant
+    /// Checkpoints failed in a row, the last reason logged and when.
+    var failureStreak: (failures: Int, reason: String, logged: ContinuousClock.Instant)?
 
     var config: DriftlineConfig { live.config }
     var schema: EventSchema { live.config.input }
@@ -281,11 +283,25 @@ final class LiveSession {
             sequence += 1
             summary.checkpoints += 1
             dirty = false
+            if let streak = failureStreak {
+                options.logger.notice("checkpoint \(sequence) written after \(streak.failures) failed attempts; offsets are committed again")
+                failureStreak = nil
+            }
         } catch {
             // Policy: keep running and say so; offsets are not committed without a durable
-            // checkpoint, so nothing is lost, a restart only redoes more work.
+            // checkpoint, so nothing is lost, a restart only redoes more work. One line per
+            // streak of failures (again when the reason changes, or after a minute), not one
+            // per interval.
             summary.checkpointFailures += 1
-            options.logger.error("checkpoint failed (offsets not committed; will retry): \(error)")
+            let reason = "\(error)"
+            if let streak = failureStreak, streak.reason == reason, clock.now - streak.logged < .seconds(60) {
+                failureStreak!.failures += 1
+            } else {
+                let failures = (failureStreak?.failures ?? 0) + 1
+                failureStreak = (failures, reason, clock.now)
+                let attempts = failures > 1 ? " (\(failures) attempts in a row)" : ""
+                options.logger.error("checkpoint failed\(attempts), running on without checkpoints; offsets are not committed until one succeeds: \(reason)")
+            }
             return
         }
         guard let consumer else { return }
