@@ -10,7 +10,12 @@ enum StopSignal {
 
     static var requested: Bool { received.load(ordering: .relaxed) > 0 }
 
+    /// Installs the handler and unblocks both signals: a process inherits its parent's signal
+    /// mask, and a parent that spawns from a thread with them blocked (a libdispatch worker,
+    /// say) would leave SIGTERM pending forever. Threads started afterwards inherit the mask.
     static func install() {
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
         for signal in [SIGINT, SIGTERM] {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { _ in
@@ -18,6 +23,8 @@ enum StopSignal {
             }
             sigemptyset(&action.sa_mask)
             sigaction(signal, &action, nil)
+            sigaddset(&unblock, signal)
         }
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
     }
 }

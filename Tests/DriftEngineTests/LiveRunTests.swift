@@ -123,23 +123,23 @@ final class LiveTopic: @unchecked Sendable {
         _ = try topic.run(group: "baseline", results: baseline)
         let config = try topic.config(group: "term", state: "state-term", interval: "10m")
         let results = topic.scratch.file("term.jsonl")
-        let arguments = ["run", "--config", config, "--results", results, "--until-idle", "1500ms"]
-        let first = try DriftlineBinary.spawn(arguments)
+        // Without --until-idle only the signal ends the first run.
+        let first = try DriftlineChild(["run", "--config", config, "--results", results])
         // Wait until it is consuming (results appear), then ask it to stop.
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline && ((try? FileManager.default.attributesOfItem(atPath: results)[.size] as? Int) ?? 0) == 0 {
-            usleep(5_000)
-        }
-        kill(first.processIdentifier, SIGTERM)
-        first.waitUntilExit()
-        #expect(first.terminationReason == .exit)
-        #expect(first.terminationStatus == 0)
+        first.wait(upTo: 30) { ((try? FileManager.default.attributesOfItem(atPath: results)[.size] as? Int) ?? 0) > 0 }
+        kill(first.pid, SIGTERM)
+        let stopped = first.wait(upTo: 30) { !first.process.isRunning }
+        if !stopped { kill(first.pid, SIGKILL) }
+        first.wait()
+        #expect(stopped, "SIGTERM ends the run")
+        #expect(first.process.terminationReason == .exit)
+        #expect(first.process.terminationStatus == 0)
         // The interval is 10 minutes: the checkpoint that exists was written on the way out.
         let store = try CheckpointStore(directory: topic.scratch.file("state-term"))
         #expect(store.files().count == 1)
-        let second = try DriftlineBinary.spawn(arguments)
-        second.waitUntilExit()
-        #expect(second.terminationStatus == 0)
+        let second = try DriftlineChild(["run", "--config", config, "--results", results, "--until-idle", "1500ms"])
+        second.wait()
+        #expect(second.process.terminationStatus == 0)
         #expect(try Data(contentsOf: URL(fileURLWithPath: results)) == Data(contentsOf: URL(fileURLWithPath: baseline)))
     }
 
