@@ -14,13 +14,15 @@ enum Terminal {
     static var stderrIsTerminal: Bool { isatty(2) == 1 }
     static var stdoutIsTerminal: Bool { isatty(1) == 1 }
 
+    /// One line on stderr, without the config's secrets (``SecretRedaction``), as every
+    /// line below.
     static func error(_ message: String) {
-        var line = "driftline: " + message.split(separator: "\n").joined(separator: "; ") + "\n"
+        var line = SecretRedaction.redact("driftline: " + message.split(separator: "\n").joined(separator: "; ")) + "\n"
         line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     }
 
     static func print(_ s: String) {
-        var line = s + "\n"
+        var line = SecretRedaction.redact(s) + "\n"
         line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     }
 

@@ -6,7 +6,8 @@ import Logging
 
 /// swift-log handler writing one line per message to standard error: `human` (time, level,
 /// message, metadata as key=value) or `json` (one JSON object per line with `ts`, `level`,
-/// `logger`, `message` and the metadata), for log shippers.
+/// `logger`, `message` and the metadata), for log shippers. Secret values registered with
+/// ``SecretRedaction`` are replaced by `<redacted>`.
 public struct DriftlineLogHandler: LogHandler {
     public enum Format: String, Sendable, CaseIterable {
         case human
@@ -46,12 +47,15 @@ public struct DriftlineLogHandler: LogHandler {
         format: Format, label: String, level: Logger.Level, message: String, metadata: Logger.Metadata, now: EpochMicroseconds
     ) -> String {
         let keys = metadata.keys.sorted()
+        // Secrets go before formatting: JSON escaping would hide one with a quote in it.
+        let message = SecretRedaction.redact(message)
+        let values = keys.map { SecretRedaction.redact("\(metadata[$0]!)") }
         switch format {
         case .human:
             // One line, whatever the message holds.
             var s = "\(TimestampFormat.rfc3339Milliseconds(now)) \(level.rawValue.uppercased()) "
             s += message.split(separator: "\n").joined(separator: "; ")
-            for k in keys { s += " \(k)=\(metadata[k]!)" }
+            for (k, v) in zip(keys, values) { s += " \(k)=\(v)" }
             return s
         case .json:
             var w = JSONObjectWriter()
@@ -59,7 +63,7 @@ public struct DriftlineLogHandler: LogHandler {
             w.string("level", level.rawValue)
             w.string("logger", label)
             w.string("message", message)
-            for k in keys { w.string(k, "\(metadata[k]!)") }
+            for (k, v) in zip(keys, values) { w.string(k, v) }
             return w.finish()
         }
     }

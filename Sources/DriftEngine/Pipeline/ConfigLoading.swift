@@ -2,7 +2,8 @@ import DriftCore
 import Foundation
 
 extension DriftlineConfig {
-    /// Reads a config file.
+    /// Reads a config file, and registers the values of its secret Kafka properties with
+    /// ``SecretRedaction`` so that nothing printed afterwards shows them.
     ///
     /// - Throws: ``ConfigError`` or ``FileError`` with a one-line reason.
     public init(contentsOf path: String) throws {
@@ -18,6 +19,7 @@ extension DriftlineConfig {
             throw ConfigError("\(path): \(error.message.hasPrefix("config: ") ? String(error.message.dropFirst(8)) : error.message)")
         }
         configDirectory = (path as NSString).deletingLastPathComponent
+        SecretRedaction.register(kafka.properties)
     }
 
     /// A path from the config, resolved against the config file's directory.
