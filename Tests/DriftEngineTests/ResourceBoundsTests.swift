@@ -62,10 +62,30 @@ import Testing
         #expect(counted == 5000)
     }
 
-    @Test func theFutureLimitCanBeSwitchedOff() throws {
-        let lines = [#"{"ts": "9999-12-31T23:59:59Z", "m": "a", "x": 1}"#]
-        let (summary, _, _) = try replay(lines, yaml: Self.yaml.replacingOccurrences(of: "lateness: 10s}", with: "lateness: 10s, max_future_skew: null}"))
+    /// With the limit off the far future is windowed, up to the last window that ends within
+    /// the year 9999 (RFC 3339 has four-digit years); an event in the last minute of 9999
+    /// would open a window ending in the year 10000 and is rejected as from the future.
+    @Test func theFutureLimitCanBeSwitchedOffUpToTheYear9999() throws {
+        let lines = [#"{"ts": "9999-12-31T23:58:59.999Z", "m": "a", "x": 1}"#, #"{"ts": "9999-12-31T23:59:00Z", "m": "a", "x": 1}"#]
+        let (summary, results, dead) = try replay(lines, yaml: Self.yaml.replacingOccurrences(of: "lateness: 10s}", with: "lateness: 10s, max_future_skew: null}"))
         #expect(summary.accepted == 1)
-        #expect(summary.rejected == 0)
+        #expect(summary.rejectedByReason == [.futureTimestamp: 1])
+        #expect(Set(results.compactMap { $0["window_end"] as? String }) == ["9999-12-31T23:59:00.000Z"])
+        #expect(dead.map { $0["position"] as? Int } == [2])
+    }
+
+    /// A stream that starts in 1970 (and before: year 1 is the earliest accepted) is windowed
+    /// like any other; timestamps before the year 1 are invalid.
+    @Test func aStreamFrom1970IsWindowedAndYearZeroIsInvalid() throws {
+        var lines = (0..<120).map { #"{"ts": \#($0), "m": "a", "x": \#($0 % 5)}"# }
+        lines.insert(#"{"ts": "0000-12-31T23:59:59Z", "m": "a", "x": 1}"#, at: 0)
+        lines.insert(#"{"ts": "0001-01-01T00:00:00Z", "m": "a", "x": 1}"#, at: 1)
+        let (summary, results, dead) = try replay(lines, yaml: Self.yaml)
+        #expect(summary.rejectedByReason == [.invalidTimestamp: 1])
+        #expect(summary.accepted == 121)
+        let counts = results.filter { $0["kind"] as? String == "numeric" }.map { ($0["window_start"] as! String, $0["count"] as! Int) }
+        #expect(counts.map(\.0) == ["0001-01-01T00:00:00.000Z", "1970-01-01T00:00:00.000Z", "1970-01-01T00:01:00.000Z"])
+        #expect(counts.map(\.1) == [1, 60, 60])
+        #expect(dead.map { $0["reason"] as? String } == ["invalid_timestamp"])
     }
 }

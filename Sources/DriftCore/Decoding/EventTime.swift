@@ -2,21 +2,26 @@
 ///
 /// A number is read by magnitude: |x| < 1e11 is epoch seconds (until the year 5138),
 /// |x| < 1e14 is milliseconds, anything larger is microseconds. A string must be
-/// RFC 3339 with an explicit offset. Results beyond ±2^62 µs are rejected.
+/// RFC 3339 with an explicit offset. Times outside the years 0001 to 9999 (``earliest``,
+/// ``latest``) are rejected: results write window bounds as RFC 3339, which has four-digit
+/// years.
 public enum EventTime {
-    /// The largest magnitude accepted, 2^62 µs (about 146 000 years).
-    public static let maxMagnitude: Int64 = 1 << 62
+    /// 0001-01-01T00:00:00Z, the earliest event time accepted.
+    public static let earliest: EpochMicroseconds = -62_135_596_800_000_000
+    /// 9999-12-31T23:59:59.999999Z, the latest event time accepted.
+    public static let latest: EpochMicroseconds = 253_402_300_799_999_999
 
     /// Epoch seconds, milliseconds or microseconds (by magnitude) to microseconds.
     ///
     /// Fractional parts are kept to the microsecond (rounded to nearest).
-    /// - Returns: nil for NaN, infinities and results beyond ±2^62 µs.
+    /// - Returns: nil for NaN, infinities and times outside ``earliest``...``latest``.
     public static func fromEpochNumber(_ x: Double) -> EpochMicroseconds? {
         guard x.isFinite else { return nil }
         let magnitude = x.magnitude
         let micros = magnitude < 1e11 ? x * 1e6 : (magnitude < 1e14 ? x * 1e3 : x)
         let rounded = micros.rounded(.toNearestOrAwayFromZero)
-        guard rounded.magnitude <= 4_611_686_018_427_387_904.0 else { return nil }
+        // `earliest` and `latest + 1` are exact doubles (`latest` itself is not).
+        guard rounded >= Double(earliest), rounded < Double(latest + 1) else { return nil }
         return EpochMicroseconds(rounded)
     }
 
@@ -24,9 +29,15 @@ public enum EventTime {
     /// exponent (a double would round microsecond values above 2^53).
     public static func fromEpochInteger(_ v: Int64) -> EpochMicroseconds? {
         let magnitude = v.magnitude
-        if magnitude < 100_000_000_000 { return v &* 1_000_000 }
-        if magnitude < 100_000_000_000_000 { return v &* 1000 }
-        return magnitude <= UInt64(maxMagnitude) ? v : nil
+        let micros: Int64
+        if magnitude < 100_000_000_000 {
+            micros = v &* 1_000_000
+        } else if magnitude < 100_000_000_000_000 {
+            micros = v &* 1000
+        } else {
+            micros = v
+        }
+        return (earliest...latest).contains(micros) ? micros : nil
     }
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`.
@@ -84,8 +95,9 @@ public enum EventTime {
         guard k == n else { return nil }
         let days = TimestampFormat.days(fromYear: year, month: month, day: day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetMinutes * 60
-        // Years 0000-9999 keep this far inside ±2^62 µs.
-        return seconds * 1_000_000 + fraction
+        // Four-digit years cannot overflow; an offset can push the time out of range.
+        let t = seconds * 1_000_000 + fraction
+        return (earliest...latest).contains(t) ? t : nil
     }
 
     static func daysInMonth(year: Int64, month: Int64) -> Int64 {

@@ -80,7 +80,8 @@ public struct WindowAggregator: Sendable {
     /// Events older than this are late too, whatever this aggregator's own watermark: set by a
     /// ``PartitionedAggregator`` to the watermark up to which windows are already closed.
     public var floor: EpochMicroseconds = .min
-    /// Events newer than this are rejected (``RejectReason/futureTimestamp``), not windowed.
+    /// Events newer than this are rejected (``RejectReason/futureTimestamp``), not windowed;
+    /// so are those after ``WindowSpec/latestEventTime``, whatever this says.
     public var futureLimit: EpochMicroseconds = .max
     /// Events rejected for a timestamp beyond ``futureLimit``.
     public internal(set) var futureEvents = 0
@@ -156,9 +157,10 @@ public struct WindowAggregator: Sendable {
         var previousModel = EventBatch.ByteRange(start: .max - 1, count: 0)
         var previousSlot = -1
         let hasModel = schema.model != nil
+        let newest = min(futureLimit, spec.latestEventTime)
         for i in 0..<n {
             let t = batch.timestamps[i]
-            if t > futureLimit {
+            if t > newest {
                 if runKey.model >= 0 && runStart < i { addRun(batch, runStart..<i, runKey) }
                 runStart = i + 1
                 futureEvents += 1

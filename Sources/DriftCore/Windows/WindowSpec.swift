@@ -18,6 +18,15 @@ public struct WindowSpec: Sendable, Hashable {
     /// Windows each event belongs to.
     public var windowsPerEvent: Int { Int(size / slide) }
 
+    /// The latest event time whose windows all end within the year 9999 (before
+    /// 10000-01-01T00:00:00Z, which RFC 3339 cannot write): later events are rejected as
+    /// future timestamps, whatever the future limit.
+    public var latestEventTime: EpochMicroseconds {
+        let lastStart = EventTime.latest - size  // a window starting here ends at `EventTime.latest`
+        let k = lastStart >= 0 ? lastStart / slide : (lastStart - slide + 1) / slide
+        return (k + 1) * slide - 1
+    }
+
     /// Index `k` of the newest window containing `t`: it starts at `k * slide`.
     /// The event also belongs to windows `k - 1`, …, `k - windowsPerEvent + 1`.
     @inline(__always)
