@@ -44,6 +44,30 @@ import Testing
 
     // MARK: - Paths and values
 
+    /// An object with many configured keys (their node gets a hash table): every key is
+    /// found in any order, next to unknown keys, escaped keys and a nested wide object.
+    @Test(arguments: [1 as UInt64, 2, 3])
+    func wideObjectsFindEveryKeyInAnyOrder(seed: UInt64) throws {
+        let names = (0..<40).map { "k\($0)" } + ["a_rather_long_key_name_beyond_sixteen_bytes"]
+        let schema = EventSchema(
+            timestamp: "ts", model: nil, numeric: names + names.map { "wide." + $0 }, categorical: [])
+        let decoder = JSONEventDecoder(schema: schema)
+        var rng = RNG(seed: seed)
+        var members = names.enumerated().map { (k, name) in #""\#(name)":\#(k)"# }
+        members += (0..<30).map { #""unknown\#($0)":"x""# }
+        members += [#""k\u0031":1"#]  // "k1" escaped: the same key again, same value
+        members.shuffle(using: &rng)
+        let nested = names.enumerated().shuffled(using: &rng).map { (k, name) in #""\#(name)":\#(k + 100)"# }
+        let json = #"{"ts":1,"wide":{"# + nested.joined(separator: ",") + "}," + members.joined(separator: ",") + "}"
+        let (reason, batch) = decode(json, with: decoder)
+        #expect(reason == nil)
+        try #require(batch.count == 1)
+        for k in names.indices {
+            #expect(batch.numeric[k] == [Double(k)], "\(names[k])")
+            #expect(batch.numeric[names.count + k] == [Double(k + 100)], "wide.\(names[k])")
+        }
+    }
+
     @Test func decodesConfiguredFields() throws {
         let (reason, batch) = decode(
             #"{"ts":1764151200123,"model":"fraud-v3","features":{"amount":42.17,"country":"DE","x":[1,2]},"score":0.25,"tag":"a"}"#)

@@ -64,6 +64,7 @@ struct EventScanner {
     let keyBytes: UnsafeMutableBufferPointer<UInt8>
     let targets: UnsafeMutableBufferPointer<PathTarget>
     let subtreeSlots: UnsafeMutableBufferPointer<Int32>
+    let childHashes: UnsafeMutableBufferPointer<Int32>
     /// Slot values: timestamp µs, packed byte ranges (start << 32 | count), double bits.
     let values: UnsafeMutablePointer<UInt64>
     /// Slot states (``SlotState`` raw values).
@@ -85,6 +86,7 @@ struct EventScanner {
         keyBytes = paths.keyBytes
         targets = paths.targets
         subtreeSlots = paths.subtreeSlots
+        childHashes = paths.childHashes
         self.values = values
         self.states = states
         self.containerBits = containerBits
@@ -249,6 +251,17 @@ struct EventScanner {
         let childCount = Int(n.childCount)
         if childCount == 0 { return -1 }
         var c = hint
+        if !stringEscaped && n.hashMask != 0 {
+            // Many siblings: one probe sequence instead of a scan.
+            let mask = Int(n.hashMask)
+            var e = Int(truncatingIfNeeded: CompiledPaths.hash(p + stringStart, count: count)) & mask
+            while true {
+                let candidate = Int(childHashes[Int(n.firstHash) &+ e])
+                if candidate < 0 { return -1 }
+                if Int(children[candidate].keyCount) == count && restEquals(children[candidate], from: 0) { return candidate }
+                e = (e &+ 1) & mask
+            }
+        }
         if !stringEscaped {
             let firstByte = count > 0 ? p[stringStart] : 0
             if stringStart &+ 16 <= end {

@@ -18,6 +18,12 @@ struct PathNode {
     /// key replaces its whole value, so they all go back to "absent" when it repeats.
     var firstSubtreeSlot: Int32
     var subtreeSlotCount: Int32
+    /// For a node with more than ``CompiledPaths/linearSearchLimit`` children: its open
+    /// addressing table in ``CompiledPaths/childHashes`` (size `hashMask + 1`, a power of
+    /// two), else `hashMask` 0. Keys out of the hinted order are then found in O(1) instead
+    /// of a scan over thousands of siblings.
+    var firstHash: Int32 = 0
+    var hashMask: Int32 = 0
 }
 
 /// An edge of the path trie: the (unescaped) key bytes and the node it leads to.
@@ -82,12 +88,24 @@ final class CompiledPaths: @unchecked Sendable {
     let keyBytes: UnsafeMutableBufferPointer<UInt8>
     let targets: UnsafeMutableBufferPointer<PathTarget>
     let subtreeSlots: UnsafeMutableBufferPointer<Int32>
+    /// Child indices (into ``children``) by key hash, -1 for a free entry; see ``PathNode/hashMask``.
+    let childHashes: UnsafeMutableBufferPointer<Int32>
     let numericCount: Int
     let categoricalCount: Int
     var slotCount: Int { 2 + numericCount + categoricalCount }
 
     static let timestampSlot = 0
     static let modelSlot = 1
+    /// Nodes with more children than this get a hash table.
+    static let linearSearchLimit = 8
+
+    /// FNV-1a over a key's (unescaped) bytes.
+    @inline(__always)
+    static func hash(_ bytes: UnsafePointer<UInt8>, count: Int) -> UInt64 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for k in 0..<count { h = (h ^ UInt64(bytes[k])) &* 0x0000_0100_0000_01B3 }
+        return h
+    }
 
     init(schema: EventSchema) {
         numericCount = schema.numeric.count
@@ -96,6 +114,7 @@ final class CompiledPaths: @unchecked Sendable {
         // Build a pointer-free trie first: node 0 is the root.
         final class Builder {
             var children: [(key: [UInt8], node: Int)] = []
+            var childByKey: [[UInt8]: Int] = [:]
             var targets: [PathTarget] = []
         }
         var built = [Builder()]
@@ -103,11 +122,12 @@ final class CompiledPaths: @unchecked Sendable {
             var node = 0
             for segment in path.split(separator: ".", omittingEmptySubsequences: false) {
                 let key = Array(segment.utf8)
-                if let next = built[node].children.first(where: { $0.key == key }) {
-                    node = next.node
+                if let next = built[node].childByKey[key] {
+                    node = next
                 } else {
                     built.append(Builder())
                     built[node].children.append((key, built.count - 1))
+                    built[node].childByKey[key] = built.count - 1
                     node = built.count - 1
                 }
             }
@@ -128,15 +148,30 @@ final class CompiledPaths: @unchecked Sendable {
         var keyTable: [UInt8] = []
         var targetTable: [PathTarget] = []
         var subtreeTable: [Int32] = []
+        var hashTable: [Int32] = []
         func subtree(_ n: Int) -> [Int32] {
             built[n].targets.map(\.slot) + built[n].children.flatMap { subtree($0.node) }
         }
         for b in built.indices {
             let slots = subtree(b)
-            nodeTable.append(PathNode(
+            var node = PathNode(
                 firstChild: Int32(childTable.count), childCount: Int32(built[b].children.count),
                 firstTarget: Int32(targetTable.count), targetCount: Int32(built[b].targets.count),
-                firstSubtreeSlot: Int32(subtreeTable.count), subtreeSlotCount: Int32(slots.count)))
+                firstSubtreeSlot: Int32(subtreeTable.count), subtreeSlotCount: Int32(slots.count))
+            if built[b].children.count > Self.linearSearchLimit {
+                var size = 1
+                while size < 2 * built[b].children.count { size <<= 1 }
+                var table = [Int32](repeating: -1, count: size)
+                for (k, child) in built[b].children.enumerated() {
+                    var e = Int(child.key.withUnsafeBufferPointer { Self.hash($0.baseAddress!, count: $0.count) } & UInt64(size - 1))
+                    while table[e] >= 0 { e = (e + 1) & (size - 1) }
+                    table[e] = Int32(childTable.count + k)
+                }
+                node.firstHash = Int32(hashTable.count)
+                node.hashMask = Int32(size - 1)
+                hashTable += table
+            }
+            nodeTable.append(node)
             subtreeTable += slots
             targetTable += built[b].targets
             for child in built[b].children {
@@ -163,6 +198,7 @@ final class CompiledPaths: @unchecked Sendable {
         keyBytes = copy(keyTable)
         targets = copy(targetTable)
         subtreeSlots = copy(subtreeTable)
+        childHashes = copy(hashTable)
     }
 
     deinit {
@@ -171,5 +207,6 @@ final class CompiledPaths: @unchecked Sendable {
         keyBytes.deallocate()
         targets.deallocate()
         subtreeSlots.deallocate()
+        childHashes.deallocate()
     }
 }

@@ -77,11 +77,13 @@ public struct ReferenceProfile: Sendable, Hashable {
     ///
     /// - Throws: ``ProfileMismatch`` with a one-line reason naming the feature or setting.
     public func validate(schema: EventSchema, binning wanted: BinningSettings) throws(ProfileMismatch) {
-        for path in schema.numeric where !numericPaths.contains(path) {
-            throw ProfileMismatch("profile has no numeric feature \"\(path)\"\(categoricalPaths.contains(path) ? " (it is categorical there)" : "")")
+        // Sets: with thousands of features, array lookups per feature would be quadratic.
+        let numeric = Set(numericPaths), categorical = Set(categoricalPaths)
+        for path in schema.numeric where !numeric.contains(path) {
+            throw ProfileMismatch("profile has no numeric feature \"\(path)\"\(categorical.contains(path) ? " (it is categorical there)" : "")")
         }
-        for path in schema.categorical where !categoricalPaths.contains(path) {
-            throw ProfileMismatch("profile has no categorical feature \"\(path)\"\(numericPaths.contains(path) ? " (it is numeric there)" : "")")
+        for path in schema.categorical where !categorical.contains(path) {
+            throw ProfileMismatch("profile has no categorical feature \"\(path)\"\(numeric.contains(path) ? " (it is numeric there)" : "")")
         }
         if wanted.psiBins != binning.psiBins {
             throw ProfileMismatch("profile has \(binning.psiBins) PSI bins, the config asks for \(wanted.psiBins) (reference.psi_bins)")
@@ -96,8 +98,11 @@ public struct ReferenceProfile: Sendable, Hashable {
 
     /// The profile restricted to a config's features, in the config's order.
     public func selecting(schema: EventSchema) -> ReferenceProfile {
-        let n = schema.numeric.map { numericPaths.firstIndex(of: $0)! }
-        let c = schema.categorical.map { categoricalPaths.firstIndex(of: $0)! }
+        // First index of each path, as `firstIndex(of:)` would give, without its quadratic cost.
+        let numericIndex = Dictionary(numericPaths.enumerated().map { ($1, $0) }, uniquingKeysWith: min)
+        let categoricalIndex = Dictionary(categoricalPaths.enumerated().map { ($1, $0) }, uniquingKeysWith: min)
+        let n = schema.numeric.map { numericIndex[$0]! }
+        let c = schema.categorical.map { categoricalIndex[$0]! }
         func pick(_ m: ModelReference) -> ModelReference {
             ModelReference(numeric: n.map { m.numeric[$0] }, categorical: c.map { m.categorical[$0] })
         }
