@@ -3,11 +3,14 @@ import DriftCore
 /// Writes rejected events as NDJSON: where each came from, why, and its bytes.
 ///
 /// `raw` holds the line as text (invalid UTF-8 replaced by U+FFFD, cut at 64 KiB,
-/// with `"truncated": true` when cut).
+/// with `"truncated": true` when cut). Of a line rejected as too long (over 1 MiB) only the
+/// first KiB is kept, whatever reached the writer: the file reader never holds more of it,
+/// and a 100 MB message from Kafka need not leave 64 KiB of itself in every dead letter.
 public final class DeadLetterWriter {
     let writer: FileWriter?
     public private(set) var written: Int64 = 0
     static let rawLimit = 64 << 10
+    static let tooLongPrefix = 1 << 10
 
     /// - Parameter path: Where to write, or `nil` to count only.
     public init(path: String?) throws {
@@ -35,8 +38,9 @@ public final class DeadLetterWriter {
         w.int("position", Int(position))
         w.string("reason", reason.rawValue)
         if let eventTime { w.string("event_time", TimestampFormat.rfc3339Milliseconds(eventTime)) }
-        let cut = raw.count > DeadLetterWriter.rawLimit
-        let text = String(decoding: UnsafeRawBufferPointer(rebasing: raw[0..<Swift.min(raw.count, DeadLetterWriter.rawLimit)]), as: UTF8.self)
+        let limit = reason == .lineTooLong ? Self.tooLongPrefix : Self.rawLimit
+        let cut = reason == .lineTooLong || raw.count > limit
+        let text = String(decoding: UnsafeRawBufferPointer(rebasing: raw[0..<Swift.min(raw.count, limit)]), as: UTF8.self)
         w.string("raw", text)
         if cut { w.bool("truncated", true) }
         try writer.writeLine(w.finish())
