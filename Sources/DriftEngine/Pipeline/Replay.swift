@@ -28,6 +28,8 @@ public struct ReplaySummary: Sendable {
     public var driftedWindows = 0
     public var resultRecords = 0
     public var inputBytes: Int64 = 0
+    /// From the start to the last result written; the time alert webhooks are then given
+    /// to deliver what is left (at most 5 s) is not in it.
     public var seconds: Double = 0
     /// Things the user should know about the inputs (a recording cut short...).
     public var warnings: [String] = []
@@ -244,10 +246,9 @@ public final class Replay {
         }
         try results?.close()
         try deadLetters.close()
-        try options.alerts?.close()
         summary.inputBytes = bytesBefore
-        let elapsed = clock.now - started
-        summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        summary.seconds = seconds(since: started)
+        try options.alerts?.close()
         return summary
     }
 }
@@ -326,10 +327,9 @@ extension Replay {
             counts: PipelineCounts(messages: summary.linesRead, late: summary.late, rejected: summary.rejected))
         try results?.close()
         try deadLetters.close()
-        try options.alerts?.close()
         summary.inputBytes = bytesBefore
-        let elapsed = clock.now - started
-        summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        summary.seconds = seconds(since: started)
+        try options.alerts?.close()
         return summary
     }
 
@@ -378,4 +378,12 @@ func await_sleep(until deadline: ContinuousClock.Instant, clock: ContinuousClock
     var request = timespec(tv_sec: Int(s), tv_nsec: Int(atto / 1_000_000_000))
     var remainder = timespec()
     while nanosleep(&request, &remainder) != 0 && errno == EINTR { request = remainder }
+}
+
+extension Replay {
+    /// Seconds on the continuous clock since `start`.
+    func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
 }
