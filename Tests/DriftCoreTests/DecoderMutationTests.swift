@@ -10,8 +10,15 @@ import Testing
 /// one leaves the batch as it was. `DRIFTLINE_FUZZ_ITERATIONS` sets the count
 /// (`scripts/fuzz.sh` runs 10 M in a release build).
 @Suite struct DecoderMutationTests {
+    /// Eleven paths under `features`: more than the decoder scans linearly, so its hashed
+    /// lookup of wide objects is fuzzed too.
     static let schema = EventSchema(
-        timestamp: "ts", model: "model", numeric: ["features.amount", "features.age", "prediction.score"],
+        timestamp: "ts", model: "model",
+        numeric: [
+            "features.amount", "features.age", "features.account_age_days", "features.txn_count_24h",
+            "features.distance_km", "features.merchant_risk", "features.session_seconds", "features.failed_logins",
+            "features.ip_reputation", "prediction.score",
+        ],
         categorical: ["features.country", "features.device"])
 
     static let corpus: [String] = [
@@ -73,8 +80,8 @@ import Testing
         let iterations = ProcessInfo.processInfo.environment["DRIFTLINE_FUZZ_ITERATIONS"].flatMap(Int.init) ?? 50_000
         let decoder = JSONEventDecoder(schema: Self.schema, limits: DecoderLimits(maxDepth: 64, maxEventBytes: 1 << 16))
         var rng = Rng(state: 0x5EED)
-        var single = EventBatch(numericCount: 3, categoricalCount: 2)
-        var staged = EventBatch(numericCount: 3, categoricalCount: 2)
+        var single = EventBatch(numericCount: Self.schema.numeric.count, categoricalCount: Self.schema.categorical.count)
+        var staged = EventBatch(numericCount: Self.schema.numeric.count, categoricalCount: Self.schema.categorical.count)
         var accepted = 0
         var reasons: [RejectReason: Int] = [:]
         var block: [UInt8] = []
