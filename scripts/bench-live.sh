@@ -11,14 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 events=${1:-300000}
 partitions=${2:-32}
-work=${BENCH_DIR:-/tmp/driftline-bench}
-mkdir -p "$work"
-stream="$work/stream-$events.ndjson.zst"
-if [ ! -f "$stream" ]; then
-    python3 Fixtures/generate_traffic.py --events "$events" --out "$stream"
-fi
-swift build -c release --product driftline >&2
-bin=$(swift build -c release --show-bin-path)/driftline
+. scripts/bench-common.sh
+stream=$(bench_stream "$events")
+bin=$(bench_binary)
 "$bin" profile --config Fixtures/fraud.yaml --input Fixtures/traffic/reference.ndjson.zst --output "$work/reference.drp" 2>/dev/null
 
 "$bin" broker --topic "bench:$partitions" > "$work/broker.out" 2>/dev/null &

@@ -9,15 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 events=${1:-2000000}
 shift || true
-work=${BENCH_DIR:-/tmp/driftline-bench}
-mkdir -p "$work"
-stream="$work/stream-$events.ndjson.zst"
-if [ ! -f "$stream" ]; then
-    echo "generating $events events into $stream" >&2
-    python3 Fixtures/generate_traffic.py --events "$events" --out "$stream"
-fi
-swift build -c release --product driftline "$@" >&2
-bin=$(swift build -c release --show-bin-path "$@")/driftline
+. scripts/bench-common.sh
+stream=$(bench_stream "$events")
+bin=$(bench_binary "$@")
 "$bin" profile --config Fixtures/fraud.yaml --input Fixtures/traffic/reference.ndjson.zst --output "$work/reference.drp" >&2
 sed "s#profile: traffic/reference.drp#profile: $work/reference.drp#" Fixtures/fraud.yaml > "$work/fraud.yaml"
 echo "stream: $(stat -c %s "$stream") bytes compressed, $(zstd -dc "$stream" | wc -c) bytes of NDJSON" >&2

@@ -15,15 +15,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 events=${1:-2000000}
 runs=${2:-3}
-work=${BENCH_DIR:-/tmp/driftline-bench}
-mkdir -p "$work"
-stream="$work/stream-$events.ndjson.zst"
-if [ ! -f "$stream" ]; then
-    echo "generating $events events into $stream" >&2
-    python3 Fixtures/generate_traffic.py --events "$events" --out "$stream"
-fi
-swift build -c release --product driftline >&2
-bin=$(swift build -c release --show-bin-path)/driftline
+. scripts/bench-common.sh
+stream=$(bench_stream "$events")
+bin=$(bench_binary)
 "$bin" profile --config Fixtures/fraud.yaml --input Fixtures/traffic/reference.ndjson.zst --output "$work/reference.drp" >&2
 
 # Receivers: MODE slow (200 after 2 s) or fail (500 at once); the first line is the port.
