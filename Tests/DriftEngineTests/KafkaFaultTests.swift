@@ -18,12 +18,13 @@ import Testing
 
     /// Starts a live run, produces the traffic in 16 slices while it consumes, calls `inject`
     /// after the sixth slice, then compares with a run of another group over the finished topic.
-    func scenario(brokers: Int = 1, inject: (LiveTopic) throws -> Void) throws -> Outcome {
+    func scenario(brokers: Int = 1, _ name: String = #function, inject: (LiveTopic) throws -> Void) throws -> Outcome {
         let topic = try LiveTopic(brokers: brokers, produce: false)
         let config = try DriftlineConfig(contentsOf: try topic.config(group: "faulted", state: "state-faulted", interval: "200ms"))
         let profile = try config.loadProfile()
         let total = topic.lines.count
         let outcome = Mutex<Result<LiveSummary, any Error>?>(nil)
+        let finished = Mutex<Date?>(nil)
         let runner = Thread {
             var options = LiveRun.Options()
             options.resultsPath = topic.scratch.file("faulted.jsonl")
@@ -31,6 +32,7 @@ import Testing
             // A member that waits out a dead broker must not be thrown out of the group.
             options.extraProperties = ["session.timeout.ms": "30000"]
             let result = Result { try LiveRun(config: config, profile: profile).run(options: options) }
+            finished.withLock { $0 = Date() }
             outcome.withLock { $0 = result }
         }
         runner.start()
@@ -40,9 +42,14 @@ import Testing
             if k == 5 { try inject(topic) }
             usleep(100_000)
         }
+        let produced = Date()
         let deadline = Date().addingTimeInterval(90)
         while outcome.withLock({ $0 == nil }) && Date() < deadline { usleep(50_000) }
         let faulted = try #require(try outcome.withLock { $0 }?.get())
+        // Reported, not asserted: the README's recovery time (the run ends at its last message).
+        if let end = finished.withLock({ $0 }) {
+            print("KafkaFaultTests: \(name) caught up \(String(format: "%.2f", max(0, end.timeIntervalSince(produced)))) s after the last message was produced")
+        }
 
         let baselineConfig = try DriftlineConfig(contentsOf: try topic.config(group: "baseline", state: "state-baseline"))
         var options = LiveRun.Options()
