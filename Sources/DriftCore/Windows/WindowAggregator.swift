@@ -47,6 +47,9 @@ public struct ClosedWindow: Sendable {
     /// Summaries in config order (for snapshots).
     public var numeric: [NumericSummary]
     public var categorical: [CategoricalCounts]
+    /// Partitions of the source whose share of the window was still missing when it closed
+    /// (a scaled-out evaluator's grace ran out); 0 when the window is complete.
+    public var missingPartitions = 0
 
     /// Share of features that drifted.
     public var driftShare: Double {
