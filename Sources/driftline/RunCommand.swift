@@ -11,6 +11,11 @@ struct RunCommand: ParsableCommand {
             checkpoint.interval; offsets are committed only after a checkpoint is durable. \
             A restart resumes from the newest checkpoint and rewrites nothing twice. \
             SIGINT/SIGTERM: final checkpoint, offsets committed, exit 0.
+
+            Scale-out: run several `--role worker` processes in the group and one \
+            `--role evaluator`. Workers window their partitions, keep each partition's state in \
+            scale_out.state_topic and publish partial aggregates to scale_out.partials_topic; \
+            the evaluator merges them and writes the results, snapshots and alerts.
             """)
 
     @Option(name: .long, help: "The YAML config.")
@@ -31,6 +36,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "Write a zstd snapshot of every closed window into this directory (read by inspect and report).")
     var snapshots: String?
 
+    @Option(name: .long, help: "all (one process), worker (one of several consumers) or evaluator (merges the workers' partial aggregates).")
+    var role: LiveRun.Role = .all
+
     @Flag(name: .customLong("consume-only"), help: "Measure the consumer alone: count messages without decoding, windows, checkpoints or commits (needs --until-idle).")
     var consumeOnly = false
 
@@ -40,6 +48,13 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         if consumeOnly && untilIdle == nil { throw ValidationError("--consume-only needs --until-idle") }
+        if consumeOnly && role != .all { throw ValidationError("--consume-only measures a single process: leave out --role") }
+        if role == .worker && (results != nil || snapshots != nil) {
+            throw ValidationError("a worker writes no results or snapshots: give --results and --snapshots to the evaluator")
+        }
+        if role == .evaluator && deadLetter != nil {
+            throw ValidationError("the evaluator reads no events: give --dead-letter to the workers")
+        }
         if let maxMessages, maxMessages < 1 { throw ValidationError("--max-messages must be at least 1") }
         if let untilIdle, DurationText.microseconds(untilIdle) == nil {
             throw ValidationError("--until-idle must be a duration such as 500ms, 5s or 2m, not \(untilIdle)")
@@ -63,15 +78,18 @@ struct RunCommand: ParsableCommand {
             options.deadLetterPath = deadLetter
             options.untilIdle = untilIdle.flatMap(DurationText.duration)
             options.maxMessages = maxMessages
+            options.role = role
             let monitor = try monitoring.start(cfg)
             defer { monitor.server?.stop() }
             (options.alerts, options.metrics) = (monitor.alerts, monitor.metrics)
+            // Alerts fire once, from the process that sees whole windows.
+            if role == .worker { options.alerts = nil }
             options.shouldStop = { StopSignal.requested }
             options.logger = log.logger("driftline.run")
             if Terminal.stderrIsTerminal {
                 let status = StatusLine()
                 options.status = { s in
-                    status.show("messages \(s.messages), lag \(s.totalLag.map(String.init) ?? "-"), windows closed \(s.windowsClosed) (\(s.driftedWindows) drifted), checkpoints \(s.checkpoints)")
+                    status.show("\(role == .evaluator ? "partials" : "messages") \(s.messages), lag \(s.totalLag.map(String.init) ?? "-"), windows closed \(s.windowsClosed) (\(s.driftedWindows) drifted), checkpoints \(s.checkpoints)")
                 }
                 options.onWindow = { window in
                     status.clear()
@@ -89,3 +107,5 @@ struct RunCommand: ParsableCommand {
         }
     }
 }
+
+extension LiveRun.Role: ExpressibleByArgument {}

@@ -75,12 +75,18 @@ enum DriftlineBinary {
         return bundle.appendingPathComponent("driftline").path
     }
 
-    static func spawn(_ arguments: [String]) throws -> Process {
+    /// - Parameter log: A file for the process's standard error (discarded when `nil`).
+    static func spawn(_ arguments: [String], log: String? = nil) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        if let log {
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
+            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        } else {
+            process.standardError = FileHandle.nullDevice
+        }
         try process.run()
         return process
     }

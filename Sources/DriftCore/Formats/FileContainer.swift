@@ -1,10 +1,11 @@
 import DriftStats
 
-/// The envelope of Driftline's state files: profiles, snapshots and checkpoints.
+/// The envelope of Driftline's state files (profiles, snapshots, checkpoints) and of the
+/// state and partial-aggregate records of a scaled-out run.
 ///
 /// Layout (little-endian):
 /// ```
-/// magic        8 bytes   "DRFTPROF", "DRFTSNAP", "DRFTCKPT"
+/// magic        8 bytes   "DRFTPROF", "DRFTSNAP", "DRFTCKPT", "DRFTPSTA", "DRFTPART"
 /// major        u16       readers refuse a newer major version
 /// minor        u16       additions that older readers may ignore
 /// length       u64       payload bytes, uncompressed
@@ -20,6 +21,10 @@ public enum FileContainer {
         case profile = "DRFTPROF"
         case snapshot = "DRFTSNAP"
         case checkpoint = "DRFTCKPT"
+        /// A partition's state in a scaled-out run's state topic.
+        case partitionState = "DRFTPSTA"
+        /// A partition's partial aggregates for the evaluator of a scaled-out run.
+        case partial = "DRFTPART"
 
         var magic: [UInt8] { Array(rawValue.utf8) }
 
@@ -29,6 +34,8 @@ public enum FileContainer {
             case .profile: "reference profile"
             case .snapshot: "snapshot"
             case .checkpoint: "checkpoint"
+            case .partitionState: "partition state"
+            case .partial: "partial aggregate"
             }
         }
     }

@@ -22,6 +22,10 @@ public struct LiveSummary: Sendable {
     public var lastCheckpointBytes = 0
     /// Alert state changes (firing and resolved) emitted.
     public var alertChanges = 0
+    /// Partial-aggregate records published (a scaled-out worker).
+    public var partials = 0
+    /// Records of the partials topic that could not be read (a scaled-out evaluator).
+    public var badPartials = 0
     /// The checkpoint the run resumed from.
     public var restoredFrom: String?
     public var seconds: Double = 0
@@ -42,6 +46,8 @@ public struct LiveSummary: Sendable {
         }
         s += "\nwindows closed \(windowsClosed) (\(driftedWindows) with drift), result records \(resultRecords)"
         if alertChanges > 0 { s += ", alert changes \(alertChanges)" }
+        if partials > 0 { s += "\npartial aggregates published \(partials)" }
+        if badPartials > 0 { s += "\nunreadable partials records skipped \(badPartials)" }
         s += "\ncheckpoints \(checkpoints) (last \(lastCheckpointBytes) bytes)"
         if checkpointFailures > 0 { s += ", \(checkpointFailures) failed" }
         if commitFailures > 0 { s += ", offset commits failed \(commitFailures) times" }
@@ -90,6 +96,8 @@ public final class LiveRun {
         public var status: ((LiveSummary) -> Void)?
         /// Extra librdkafka properties over the config's (tests use short timeouts).
         public var extraProperties: [String: String] = [:]
+        /// One process does everything, or one of several workers, or the evaluator.
+        public var role = Role.all
         public init() {}
     }
 
@@ -121,9 +129,32 @@ public final class LiveRun {
         DriftDecision(psi: config.drift.psi, pValue: config.drift.ksPValue, minCount: config.drift.minCount)
     }
 
+    /// What a `driftline run` process does (`--role`).
+    public enum Role: String, Sendable, CaseIterable {
+        /// Consume, window, evaluate and emit in one process.
+        case all
+        /// Consume and window the assigned partitions; publish their partial aggregates and
+        /// keep their state in the state topic (``WorkerSession``).
+        case worker
+        /// Merge the partial aggregates and emit the results (``EvaluatorSession``).
+        case evaluator
+    }
+
     public func run(options: Options) throws -> LiveSummary {
-        let session = try LiveSession(run: self, options: options)
-        return try session.run()
+        switch options.role {
+        case .all: return try LiveSession(run: self, options: options).run()
+        case .worker: return try WorkerSession(run: self, options: options).run()
+        case .evaluator: return try EvaluatorSession(run: self, options: options).run()
+        }
+    }
+
+    /// The librdkafka properties of the run's clients: the config's, consumer lag statistics,
+    /// then the options' extra ones.
+    func clientProperties(_ options: Options) -> [String: String] {
+        var properties = config.kafka.properties
+        if properties["statistics.interval.ms"] == nil { properties["statistics.interval.ms"] = "5000" }
+        for (k, v) in options.extraProperties { properties[k] = v }
+        return properties
     }
 }
 
@@ -254,7 +285,7 @@ final class LiveSession {
         var w = ByteWriter()
         aggregator.encode(to: &w)
         defer {
-            options.metrics?.set("driftline_checkpoint_duration_seconds", seconds(clock.now - began))
+            options.metrics?.set("driftline_checkpoint_duration_seconds", (clock.now - began).seconds)
             options.metrics?.set("driftline_checkpoint_bytes", Double(summary.lastCheckpointBytes))
             options.metrics?.setTotal("driftline_checkpoints_total", to: Int64(summary.checkpoints))
             options.metrics?.setTotal("driftline_checkpoint_failures_total", to: Int64(summary.checkpointFailures))
@@ -359,13 +390,9 @@ final class LiveSession {
     }
 
     func run() throws -> LiveSummary {
-        var properties = config.kafka.properties
-        // Consumer lag comes from librdkafka's statistics.
-        if properties["statistics.interval.ms"] == nil { properties["statistics.interval.ms"] = "5000" }
-        for (k, v) in options.extraProperties { properties[k] = v }
         let kafka = try KafkaConsumer(.init(
             bootstrapServers: config.kafka.brokers, groupID: config.kafka.group, topics: config.kafka.topics,
-            properties: properties))
+            properties: live.clientProperties(options)))
         consumer = kafka
         kafka.onAssign = { [unowned self] in assign($0) }
         kafka.onRevoke = { [unowned self] in revoke($0) }
@@ -425,8 +452,8 @@ final class LiveSession {
         try deadLetters.close()
         try options.alerts?.close()
         publishMetrics()
-        summary.seconds = seconds(clock.now - started)
-        if let firstMessage { summary.activeSeconds = seconds(lastAnyMessage - firstMessage) }
+        summary.seconds = (clock.now - started).seconds
+        if let firstMessage { summary.activeSeconds = (lastAnyMessage - firstMessage).seconds }
         return summary
     }
 
@@ -441,9 +468,6 @@ final class LiveSession {
         metrics.setTotal("driftline_kafka_errors_total", to: Int64(summary.kafkaErrors))
     }
 
-    func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-    }
 }
 
 extension LiveRun {
