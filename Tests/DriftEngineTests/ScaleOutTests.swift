@@ -64,7 +64,8 @@ import Testing
         let topic = try LiveTopic(partitions: 12)
         let expected = try expected(topic)
         #expect(expected.results.count > 10_000)
-        let config = try topic.config(group: "scaled", state: "state-scaled")
+        // Cooperative-sticky: a joining worker takes partitions without stopping the others'.
+        let config = try topic.config(group: "scaled", state: "state-scaled", assignment: "cooperative-sticky")
         let results = topic.scratch.file("scaled.jsonl")
         let processes = try [evaluator(topic, config, results: results)] + (0..<3).map { try worker(topic, config, $0) }
         let failures = waitForAll(processes, topic)
@@ -75,6 +76,8 @@ import Testing
         // Every partition was windowed by some worker, and each worker had a share.
         let workerLogs = (0..<3).map { (try? String(contentsOfFile: topic.scratch.file("worker-\($0).log"), encoding: .utf8)) ?? "" }
         #expect(workerLogs.allSatisfy { $0.contains("assigned predictions/") }, "\(logs(topic))")
+        // The workers rebalanced incrementally.
+        #expect(workerLogs.allSatisfy { $0.contains("(COOPERATIVE rebalancing)") }, "\(logs(topic))")
     }
 
     @Test func aWorkerKilledMidStreamAndAnotherStartedChangeNothing() throws {

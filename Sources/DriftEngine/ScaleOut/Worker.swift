@@ -131,7 +131,8 @@ final class WorkerSession {
                 start[tp] = state.nextOffset
                 resumed += 1
             }
-            options.logger.info("assigned \(partitions.map(\.description).joined(separator: ", ")); \(resumed) resumed from \(stateTopic) (\(table.count) states read)")
+            let rebalancing = consumer.map { " (\($0.rebalanceProtocol) rebalancing)" } ?? ""
+            options.logger.info("assigned \(partitions.map(\.description).joined(separator: ", "))\(rebalancing); \(resumed) resumed from \(stateTopic) (\(table.count) states read)")
         } catch {
             failure = error
         }

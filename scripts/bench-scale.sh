@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Scale-out throughput on the embedded broker (loopback): 1, 2 and 3 `driftline run --role
+# worker` processes and one `--role evaluator` over the same topic, each set in its own
+# consumer group, and the single-process `driftline run` for comparison.
+#
+#   scripts/bench-scale.sh [EVENTS] [PARTITIONS] [WORKER COUNTS...]
+#
+# For each set: the wall time from starting the processes until the evaluator has written the
+# last window (the workers' `--until-idle` wait, which only tells them the input has ended, is
+# subtracted), events/s over that time, and the evaluator's results compared with the
+# single-process run's (they must be identical). librdkafka 2.0.2's mock keeps at most ~5 MB per
+# partition, so the default puts 300 000 events (~120 MB) into 32 partitions. The broker runs in
+# its own process; everything shares this machine's cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+events=${1:-300000}
+partitions=${2:-32}
+shift $(( $# > 2 ? 2 : $# ))
+counts=("$@")
+[ ${#counts[@]} -gt 0 ] || counts=(1 2 3)
+idle=3
+work=${BENCH_DIR:-/tmp/driftline-bench}
+mkdir -p "$work"
+stream="$work/stream-$events.ndjson.zst"
+if [ ! -f "$stream" ]; then
+    python3 Fixtures/generate_traffic.py --events "$events" --out "$stream"
+fi
+swift build -c release --product driftline >&2
+bin=$(swift build -c release --show-bin-path)/driftline
+"$bin" profile --config Fixtures/fraud.yaml --input Fixtures/traffic/reference.ndjson.zst --output "$work/reference.drp" 2>/dev/null
+
+"$bin" broker --topic "scale:$partitions" > "$work/broker.out" 2>/dev/null &
+broker=$!
+trap 'kill $broker 2>/dev/null' EXIT
+for _ in $(seq 50); do [ -s "$work/broker.out" ] && break; sleep 0.1; done
+bootstrap=$(head -1 "$work/broker.out" | cut -d= -f2)
+zstd -dc "$stream" | kcat -P -b "$bootstrap" -t scale -X log_level=0
+echo "produced $events events into $partitions partitions at $bootstrap ($(nproc) cores)" >&2
+
+config() {
+    sed "s#profile: traffic/reference.drp#profile: $work/reference.drp#" Fixtures/fraud.yaml
+    printf 'kafka:\n  brokers: %s\n  topics: [scale]\n  group: %s\n  properties:\n    log_level: "0"\ncheckpoint:\n  dir: %s\n  interval: 5s\n' \
+        "$bootstrap" "$1" "$work/state-$1"
+}
+
+now() { date +%s.%N; }
+
+group="single-$$"
+config "$group" > "$work/$group.yaml"
+start=$(now)
+"$bin" run --config "$work/$group.yaml" --results "$work/single.jsonl" --until-idle ${idle}s > /dev/null 2>&1
+end=$(now)
+seconds=$(echo "$end - $start - $idle" | bc)
+echo "single process: $(echo "$seconds" | awk '{printf "%.2f", $1}') s, $(echo "$events / $seconds" | bc) events/s"
+
+for n in "${counts[@]}"; do
+    group="scale$n-$$"
+    config "$group" > "$work/$group.yaml"
+    start=$(now)
+    "$bin" run --config "$work/$group.yaml" --role evaluator --results "$work/$group.jsonl" --until-idle 60s > "$work/$group-evaluator.log" 2>&1 &
+    evaluator=$!
+    workers=()
+    for w in $(seq "$n"); do
+        "$bin" run --config "$work/$group.yaml" --role worker --until-idle ${idle}s > "$work/$group-worker$w.log" 2>&1 &
+        workers+=($!)
+    done
+    wait "${workers[@]}"
+    wait "$evaluator"
+    end=$(now)
+    seconds=$(echo "$end - $start - $idle" | bc)
+    same=$(cmp -s "$work/$group.jsonl" "$work/single.jsonl" && echo "identical to the single process" || echo "DIFFERENT from the single process")
+    echo "$n worker(s) + evaluator: $(echo "$seconds" | awk '{printf "%.2f", $1}') s, $(echo "$events / $seconds" | bc) events/s; results $same; partials records $(grep -h "partial aggregates published" "$work/$group"-worker*.log | awk '{s+=$4} END {print s}')"
+done
