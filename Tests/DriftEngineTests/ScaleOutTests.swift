@@ -37,10 +37,10 @@ import Testing
             log: topic.scratch.file("worker-\(n).log"))
     }
 
-    func evaluator(_ topic: LiveTopic, _ config: String, results: String) throws -> Process {
+    func evaluator(_ topic: LiveTopic, _ config: String, results: String, log: String = "evaluator.log") throws -> Process {
         try DriftlineBinary.spawn(
             ["run", "--config", config, "--role", "evaluator", "--results", results, "--until-idle", "40s"],
-            log: topic.scratch.file("evaluator.log"))
+            log: topic.scratch.file(log))
     }
 
     func waitForAll(_ processes: [Process], _ topic: LiveTopic) -> [String] {
@@ -106,6 +106,17 @@ import Testing
         processes.remove(at: 2)
         processes.append(try worker(topic, config, 3, untilIdle: "8s"))
         try topic.produce((2 * third)..<topic.lines.count)
+        // The evaluator is killed too, once it has written results, and restarted: it resumes
+        // from its checkpoint and cuts its files back to it.
+        let written = Date().addingTimeInterval(30)
+        while Date() < written && ((try? FileManager.default.attributesOfItem(atPath: results)[.size] as? Int) ?? 0) == 0 {
+            usleep(50_000)
+        }
+        usleep(300_000)
+        kill(processes[0].processIdentifier, SIGKILL)
+        processes[0].waitUntilExit()
+        #expect(processes[0].terminationReason == .uncaughtSignal)
+        processes[0] = try evaluator(topic, config, results: results, log: "evaluator-restarted.log")
         let failures = waitForAll(processes, topic)
         #expect(failures.isEmpty, "\(failures)\n\(logs(topic))")
 
@@ -121,5 +132,7 @@ import Testing
             return Int(line[..<range.lowerBound].split(separator: " ").last ?? "")
         }
         #expect(resumed.contains { $0 > 0 }, "\(logs(topic))")
+        let restarted = (try? String(contentsOfFile: topic.scratch.file("evaluator-restarted.log"), encoding: .utf8)) ?? ""
+        #expect(restarted.contains("resuming from"), "\(logs(topic))")
     }
 }
