@@ -57,7 +57,8 @@ for n in "${counts[@]}"; do
     group="scale$n-$$"
     config "$group" > "$work/$group.yaml"
     start=$(now)
-    "$bin" run --config "$work/$group.yaml" --role evaluator --results "$work/$group.jsonl" --until-idle 60s > "$work/$group-evaluator.log" 2>&1 &
+    /usr/bin/time -o "$work/$group-evaluator.time" -f "%U %S %M" \
+        "$bin" run --config "$work/$group.yaml" --role evaluator --results "$work/$group.jsonl" --until-idle 60s > "$work/$group-evaluator.log" 2>&1 &
     evaluator=$!
     workers=()
     for w in $(seq "$n"); do
@@ -69,5 +70,9 @@ for n in "${counts[@]}"; do
     end=$(now)
     seconds=$(echo "$end - $start - $idle" | bc)
     same=$(cmp -s "$work/$group.jsonl" "$work/single.jsonl" && echo "identical to the single process" || echo "DIFFERENT from the single process")
+    windows=$(grep -h "^windows closed" "$work/$group-evaluator.log" | awk '{print $3}')
+    read -r user sys rss < "$work/$group-evaluator.time"
+    sizes=$(kcat -C -b "$bootstrap" -t "$group.partials" -p 0 -o beginning -e -q -X log_level=0 -f '%S\n' | sort -n | awk '{s+=$1; a[NR]=$1} END {printf "%d records, mean %d B, median %d B, max %d B", NR, s/NR, a[int((NR+1)/2)], a[NR]}')
+    echo "  evaluator: $windows windows, CPU $(echo "$user + $sys" | bc) s ($(echo "($user + $sys) * 1000 / $windows" | bc -l | awk '{printf "%.2f", $1}') ms per window and model), peak RSS $((rss / 1024)) MB; partials topic: $sizes"
     echo "$n worker(s) + evaluator: $(echo "$seconds" | awk '{printf "%.2f", $1}') s, $(echo "$events / $seconds" | bc) events/s; results $same; partials records $(grep -h "partial aggregates published" "$work/$group"-worker*.log | awk '{s+=$4} END {print s}')"
 done
