@@ -47,6 +47,15 @@ public struct ClosedWindow: Sendable {
     /// Summaries in config order (for snapshots).
     public var numeric: [NumericSummary]
     public var categorical: [CategoricalCounts]
+    /// Events the reference's rate gives for a window of this size; `nil` when the reference
+    /// has no event times (a profile of format 1.0) or too few events to tell a rate.
+    public var expectedEvents: Double? = nil
+
+    /// Events against the reference's rate: ``events`` / ``expectedEvents``.
+    public var volumeRatio: Double? {
+        guard let expectedEvents, expectedEvents > 0 else { return nil }
+        return Double(events) / expectedEvents
+    }
 
     /// Share of features that drifted.
     public var driftShare: Double {
@@ -307,6 +316,7 @@ public struct WindowAggregator: Sendable {
         results.sort { $0.feature < $1.feature }
         return ClosedWindow(
             model: modelNames[key.model], start: spec.start(ofWindow: key.window), end: spec.end(ofWindow: key.window),
-            events: state.events, results: results, numeric: state.numeric, categorical: state.categorical)
+            events: state.events, results: results, numeric: state.numeric, categorical: state.categorical,
+            expectedEvents: reference.eventTimes?.expectedEvents(in: spec.size))
     }
 }
