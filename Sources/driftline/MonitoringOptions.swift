@@ -1,5 +1,6 @@
 import ArgumentParser
 import DriftEngine
+import Logging
 
 /// What `run` and `replay` share besides the pipeline: the alert sinks of the config and
 /// `--metrics-listen`.
@@ -13,10 +14,11 @@ struct MonitoringOptions: ParsableArguments {
         }
     }
 
-    /// The config's alerting (stdout sinks print to standard output, webhook drops are
-    /// reported on stderr) and, when asked, the metrics and their server (stop it at the end).
-    func start(_ config: DriftlineConfig) throws -> (alerts: Alerting?, metrics: PipelineMetrics?, server: MetricsServer?) {
-        let alerts = try config.makeAlerting(print: { Swift.print($0) }, onWebhookDrop: { Terminal.print("alert webhook: " + $0) })
+    /// The config's alerting (stdout sinks print to standard output, webhook drops and rules
+    /// that cannot see their metric go to `logger`) and, when asked, the metrics and their
+    /// server (stop it at the end).
+    func start(_ config: DriftlineConfig, logger: Logger) throws -> (alerts: Alerting?, metrics: PipelineMetrics?, server: MetricsServer?) {
+        let alerts = try config.makeAlerting(print: { Swift.print($0) }, logger: logger)
         guard let metricsListen else { return (alerts, nil, nil) }
         let metrics = PipelineMetrics()
         return (alerts, metrics, try MetricsServer(address: metricsListen, metrics: metrics))

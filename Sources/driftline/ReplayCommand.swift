@@ -33,6 +33,8 @@ struct ReplayCommand: ParsableCommand {
 
     @OptionGroup var monitoring: MonitoringOptions
 
+    @OptionGroup var log: LogOptions
+
     @Option(name: .long, help: "Write a zstd snapshot of every closed window into this directory (read by inspect and report).")
     var snapshots: String?
 
@@ -68,7 +70,7 @@ struct ReplayCommand: ParsableCommand {
             options.deadLetterPath = deadLetter
             options.speed = try parsedSpeed()
             options.strict = strict
-            let monitor = try monitoring.start(cfg)
+            let monitor = try monitoring.start(cfg, logger: log.logger("driftline.replay"))
             defer { monitor.server?.stop() }
             (options.alerts, options.metrics) = (monitor.alerts, monitor.metrics)
             let interactive = Terminal.stderrIsTerminal

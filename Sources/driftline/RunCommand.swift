@@ -63,11 +63,11 @@ struct RunCommand: ParsableCommand {
             options.deadLetterPath = deadLetter
             options.untilIdle = untilIdle.flatMap(DurationText.duration)
             options.maxMessages = maxMessages
-            let monitor = try monitoring.start(cfg)
+            options.logger = log.logger("driftline.run")
+            let monitor = try monitoring.start(cfg, logger: options.logger)
             defer { monitor.server?.stop() }
             (options.alerts, options.metrics) = (monitor.alerts, monitor.metrics)
             options.shouldStop = { StopSignal.requested }
-            options.logger = log.logger("driftline.run")
             if Terminal.stderrIsTerminal {
                 let status = StatusLine()
                 options.status = { s in
