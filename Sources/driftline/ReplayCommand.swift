@@ -52,6 +52,7 @@ struct ReplayCommand: ParsableCommand {
 
     func run() throws {
         try Terminal.run {
+            let logger = log.logger("driftline.replay")
             let cfg = try DriftlineConfig(contentsOf: config)
             if let toTopic {
                 let bar = ProgressBar(enabled: Terminal.stderrIsTerminal)
@@ -59,8 +60,8 @@ struct ReplayCommand: ParsableCommand {
                     inputs: input, topic: toTopic, bootstrapServers: brokers ?? cfg.kafka.brokers,
                     properties: cfg.kafka.properties, speed: try parsedSpeed(), progress: bar.update)
                 bar.finish()
-                for w in summary.warnings { Terminal.print("warning: \(w)") }
-                Terminal.print("produced \(summary.messages) messages into \(toTopic) in \(Double(Int(summary.seconds * 1000)) / 1000) s")
+                for w in summary.warnings { logger.warning("\(w)") }
+                log.report("produced \(summary.messages) messages into \(toTopic) in \(Double(Int(summary.seconds * 1000)) / 1000) s", to: logger)
                 return
             }
             let profile = try cfg.loadProfile()
@@ -70,7 +71,8 @@ struct ReplayCommand: ParsableCommand {
             options.deadLetterPath = deadLetter
             options.speed = try parsedSpeed()
             options.strict = strict
-            let monitor = try monitoring.start(cfg, logger: log.logger("driftline.replay"))
+            options.logger = logger
+            let monitor = try monitoring.start(cfg, logger: logger)
             defer { monitor.server?.stop() }
             (options.alerts, options.metrics) = (monitor.alerts, monitor.metrics)
             let interactive = Terminal.stderrIsTerminal
@@ -89,7 +91,7 @@ struct ReplayCommand: ParsableCommand {
             let summary = try replay.run(inputs: input, options: options)
             try snapshotWriter?.close()
             bar.finish()
-            Terminal.print(summary.render())
+            log.report(summary.render(), to: logger)
         }
     }
 }

@@ -49,11 +49,12 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         try Terminal.run {
             StopSignal.install()
+            let logger = log.logger("driftline.run")
             let cfg = try DriftlineConfig(contentsOf: config)
             if consumeOnly, let idle = untilIdle.flatMap(DurationText.duration) {
                 let r = try LiveRun.consumeOnly(config: cfg, untilIdle: idle)
                 let rate = r.activeSeconds > 0 ? Int(Double(r.messages) / r.activeSeconds) : 0
-                Terminal.print("consume-only: \(r.messages) messages, \(r.bytes) bytes; \(Double(Int(r.activeSeconds * 1000)) / 1000) s from the first message to the last: \(rate) messages/s")
+                log.report("consume-only: \(r.messages) messages, \(r.bytes) bytes; \(Double(Int(r.activeSeconds * 1000)) / 1000) s from the first message to the last: \(rate) messages/s", to: logger)
                 return
             }
             let profile = try cfg.loadProfile()
@@ -63,7 +64,7 @@ struct RunCommand: ParsableCommand {
             options.deadLetterPath = deadLetter
             options.untilIdle = untilIdle.flatMap(DurationText.duration)
             options.maxMessages = maxMessages
-            options.logger = log.logger("driftline.run")
+            options.logger = logger
             let monitor = try monitoring.start(cfg, logger: options.logger)
             defer { monitor.server?.stop() }
             (options.alerts, options.metrics) = (monitor.alerts, monitor.metrics)
@@ -85,7 +86,7 @@ struct RunCommand: ParsableCommand {
             let summary = try live.run(options: options)
             try snapshotWriter?.close()
             if Terminal.stderrIsTerminal { StatusLine().clear() }
-            Terminal.print(summary.render())
+            log.report(summary.render(), to: logger)
         }
     }
 }

@@ -29,9 +29,10 @@ final class LogCapture: Sendable {
     }
 }
 
-/// `volume_ratio`: a window's events against what the reference's rate gives for a window,
-/// through a real replay (profile file, NDJSON stream, alert rules from YAML, file sink).
-@Suite struct VolumeAlertTests {
+/// A reference of one event a second for an hour (300 per 5-minute window), profiled with
+/// `driftline profile`'s code, a stream whose volume halves for two windows, and rules on the
+/// volume ratio that write to a file.
+struct VolumeScenario {
     /// 2025-11-24T16:00:00Z, on a 5-minute boundary.
     static let start: Int64 = 1_764_000_000
 
@@ -43,8 +44,6 @@ final class LogCapture: Sendable {
     let scratch: ScratchDirectory
     let configPath: String
 
-    /// A reference of one event a second for an hour (300 per 5-minute window), profiled
-    /// with `driftline profile`'s code; rules on the volume ratio write to a file.
     init() throws {
         scratch = try ScratchDirectory()
         let reference = Self.lines(from: Self.start - 7200, to: Self.start - 3600 + 1, every: 1)
@@ -91,13 +90,32 @@ final class LogCapture: Sendable {
         return path
     }
 
+    /// Rewrites the profile as one written before format 1.1 loads: without event times.
+    func dropEventTimes() throws {
+        var old = try ReferenceProfile(fileBytes: [UInt8](Data(contentsOf: URL(fileURLWithPath: scratch.file("reference.drp")))))
+        old.pooled.eventTimes = nil
+        for name in old.models.keys { old.models[name]!.eventTimes = nil }
+        try Data(try old.fileBytes()).write(to: URL(fileURLWithPath: scratch.file("reference.drp")))
+    }
+}
+
+/// `volume_ratio`: a window's events against what the reference's rate gives for a window,
+/// through a real replay (profile file, NDJSON stream, alert rules from YAML, file sink).
+@Suite struct VolumeAlertTests {
+    let scenario: VolumeScenario
+    var scratch: ScratchDirectory { scenario.scratch }
+
+    init() throws {
+        scenario = try VolumeScenario()
+    }
+
     func replay(log: LogCapture) throws -> (windows: [ClosedWindow], alerts: [[String: Any]]) {
-        let config = try DriftlineConfig(contentsOf: configPath)
+        let config = try DriftlineConfig(contentsOf: scenario.configPath)
         var options = Replay.Options()
         var windows: [ClosedWindow] = []
         options.onWindow = { windows.append($0) }
         options.alerts = try config.makeAlerting(print: { _ in }, logger: log.logger)
-        _ = try Replay(config: config, profile: try config.loadProfile()).run(inputs: [try writeStream()], options: options)
+        _ = try Replay(config: config, profile: try config.loadProfile()).run(inputs: [try scenario.writeStream()], options: options)
         let text = (try? String(contentsOfFile: scratch.file("alerts.jsonl"), encoding: .utf8)) ?? ""
         let alerts = try text.split(separator: "\n").map { line in
             try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
@@ -123,11 +141,7 @@ final class LogCapture: Sendable {
     }
 
     @Test func withAProfileWithoutEventTimesTheRulesAreSkippedWithOneWarningEach() throws {
-        // What a profile written before format 1.1 loads as.
-        var old = try ReferenceProfile(fileBytes: [UInt8](Data(contentsOf: URL(fileURLWithPath: scratch.file("reference.drp")))))
-        old.pooled.eventTimes = nil
-        for name in old.models.keys { old.models[name]!.eventTimes = nil }
-        try Data(try old.fileBytes()).write(to: URL(fileURLWithPath: scratch.file("reference.drp")))
+        try scenario.dropEventTimes()
         let log = LogCapture()
         let (windows, alerts) = try replay(log: log)
         #expect(windows.count == 8)
