@@ -28,15 +28,12 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .customLong("to-topic"), help: "Produce the recorded messages into this topic instead of monitoring them.")
     var toTopic: String?
 
-    @Option(name: .long, help: "Bootstrap servers for --to-topic (default: kafka.brokers of the config).")
+    @Option(name: .long, help: "Bootstrap servers for --to-topic and --snapshots-topic (default: kafka.brokers of the config).")
     var brokers: String?
 
     @OptionGroup var monitoring: MonitoringOptions
 
     @OptionGroup var log: LogOptions
-
-    @Option(name: .long, help: "Write a zstd snapshot of every closed window into this directory (read by inspect and report).")
-    var snapshots: String?
 
     func validate() throws {
         _ = try parsedSpeed()
@@ -72,7 +69,7 @@ struct ReplayCommand: ParsableCommand {
             options.speed = try parsedSpeed()
             options.strict = strict
             options.logger = logger
-            let monitor = try monitoring.start(cfg, logger: logger)
+            let monitor = try monitoring.start(cfg, profile: profile, brokers: brokers ?? cfg.kafka.brokers, logger: logger)
             defer { monitor.server?.stop() }
             (options.alerts, options.metrics) = (monitor.alerts, monitor.metrics)
             let interactive = Terminal.stderrIsTerminal
@@ -86,12 +83,11 @@ struct ReplayCommand: ParsableCommand {
                     Terminal.print(WindowTable.render(window, features: drifted))
                 }
             }
-            let snapshotWriter = try snapshots.map { try SnapshotWriter(directory: $0, config: cfg, profile: profile) }
-            options.onWindow = snapshotWriter?.hook(after: options.onWindow) ?? options.onWindow
+            options.onWindow = monitor.snapshots?.hook(after: options.onWindow) ?? options.onWindow
             let summary = try replay.run(inputs: input, options: options)
-            try snapshotWriter?.close()
+            try monitor.snapshots?.close()
             bar.finish()
-            log.report(summary.render(), to: logger)
+            log.report(summary.render() + (monitor.snapshots.map { "\n" + $0.summary } ?? ""), to: logger)
         }
     }
 }

@@ -28,9 +28,6 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("max-messages"), help: "Exit after this many messages, closing every window.")
     var maxMessages: Int64?
 
-    @Option(name: .long, help: "Write a zstd snapshot of every closed window into this directory (read by inspect and report).")
-    var snapshots: String?
-
     @Flag(name: .customLong("consume-only"), help: "Measure the consumer alone: count messages without decoding, windows, checkpoints or commits (needs --until-idle).")
     var consumeOnly = false
 
@@ -65,7 +62,7 @@ struct RunCommand: ParsableCommand {
             options.untilIdle = untilIdle.flatMap(DurationText.duration)
             options.maxMessages = maxMessages
             options.logger = logger
-            let monitor = try monitoring.start(cfg, logger: options.logger)
+            let monitor = try monitoring.start(cfg, profile: profile, brokers: cfg.kafka.brokers, logger: logger)
             defer { monitor.server?.stop() }
             (options.alerts, options.metrics) = (monitor.alerts, monitor.metrics)
             options.shouldStop = { StopSignal.requested }
@@ -81,12 +78,14 @@ struct RunCommand: ParsableCommand {
                     Terminal.print(WindowTable.render(window, features: drifted))
                 }
             }
-            let snapshotWriter = try snapshots.map { try SnapshotWriter(directory: $0, config: cfg, profile: profile) }
-            options.onWindow = snapshotWriter?.hook(after: options.onWindow) ?? options.onWindow
+            if let snapshots = monitor.snapshots {
+                options.onWindow = snapshots.hook(after: options.onWindow)
+                options.beforeCheckpoint = snapshots.flush
+            }
             let summary = try live.run(options: options)
-            try snapshotWriter?.close()
+            try monitor.snapshots?.close()
             if Terminal.stderrIsTerminal { StatusLine().clear() }
-            log.report(summary.render(), to: logger)
+            log.report(summary.render() + (monitor.snapshots.map { "\n" + $0.summary } ?? ""), to: logger)
         }
     }
 }
