@@ -91,6 +91,25 @@ enum DriftlineBinary {
         try process.run()
         return process
     }
+
+    /// Runs `driftline` to its end and returns its exit status, standard output and standard error.
+    static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Read both to the end before waiting, so a full pipe cannot stall the child.
+        let group = DispatchGroup()
+        nonisolated(unsafe) var stdout = Data()
+        DispatchQueue.global().async(group: group) { stdout = out.fileHandleForReading.readDataToEndOfFile() }
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    }
 }
 
 @Suite struct LiveRunTests {

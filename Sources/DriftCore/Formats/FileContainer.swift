@@ -28,6 +28,17 @@ public enum FileContainer {
 
         var magic: [UInt8] { Array(rawValue.utf8) }
 
+        /// The minor version this build writes for the kind; it reads every minor of
+        /// ``FileContainer/majorVersion``, ignoring what a newer minor adds at the end.
+        ///
+        /// Profiles: 1.1 adds the reference's event times (for the event-volume metric).
+        public var minorVersion: UInt16 {
+            switch self {
+            case .profile: 1
+            case .snapshot, .checkpoint, .partitionState, .partial: 0
+            }
+        }
+
         /// What a person calls it, for messages.
         public var noun: String {
             switch self {
@@ -40,9 +51,9 @@ public enum FileContainer {
         }
     }
 
-    /// The format version this build writes; it reads every minor of this major.
+    /// The format version this build writes; it reads every minor of this major (minors are
+    /// per kind: ``Kind/minorVersion``).
     public static let majorVersion: UInt16 = 1
-    public static let minorVersion: UInt16 = 0
     static let headerSize = 28
 
     /// Wraps a payload.
@@ -50,7 +61,7 @@ public enum FileContainer {
         var w = ByteWriter(capacity: headerSize)
         w.raw(kind.magic)
         withUnsafeBytes(of: majorVersion.littleEndian) { w.raw($0) }
-        withUnsafeBytes(of: minorVersion.littleEndian) { w.raw($0) }
+        withUnsafeBytes(of: kind.minorVersion.littleEndian) { w.raw($0) }
         w.u64(UInt64(payload.count))
         w.u32(CRC32C.checksum(payload))
         w.u32(CRC32C.checksum(w.bytes))

@@ -95,6 +95,16 @@ public struct FileInspection: Sendable {
             }
             return ([("numeric", .array(numeric)), ("categorical", .array(categorical))], rows)
         }
+        /// The reference's event times and rate (what `volume_ratio` compares windows with).
+        func eventTimes(_ m: ModelReference) -> (json: (String, JSONValue), text: String) {
+            guard let t = m.eventTimes else { return (("event_times", .null), "no event times (format 1.0: no volume_ratio)") }
+            let rate = t.expectedEvents(in: 1_000_000)
+            let json = JSONValue.object([
+                ("first", .string(time(t.first))), ("last", .string(time(t.last))), ("events", .int(t.events)),
+                ("events_per_second", .number(rate)),
+            ])
+            return (("event_times", json), "\(time(t.first)) .. \(time(t.last)), \(rate.map { num($0) } ?? "-") events/s")
+        }
         let header = ["feature", "kind", "edges (PSI/fine)", "count", "missing", "reference"]
         var text = "reference profile \(path) (format \(version(bytes)), \(bytes.count) bytes, fingerprint \(hex32(p.fingerprint)))\n"
         text += "binning: \(p.binning.psiBins) PSI bins, \(p.binning.ksBins) KS bins, top \(p.binning.topK) categories; model path: \(p.modelPath ?? "- (one model, default)")\n"
@@ -102,11 +112,13 @@ public struct FileInspection: Sendable {
         for name in p.models.keys.sorted() {
             let m = p.models[name]!
             let f = features(m)
-            models.append(.object([("model", .string(name)), ("events", .int(m.events))] + f.json))
-            text += "\nmodel \(name): \(m.events) events\n" + table(header, f.rows)
+            let times = eventTimes(m)
+            models.append(.object([("model", .string(name)), ("events", .int(m.events)), times.json] + f.json))
+            text += "\nmodel \(name): \(m.events) events, \(times.text)\n" + table(header, f.rows)
         }
         let pooled = features(p.pooled)
-        text += "\npooled (models the reference never saw): \(p.pooled.events) events\n" + table(header, pooled.rows)
+        let pooledTimes = eventTimes(p.pooled)
+        text += "\npooled (models the reference never saw): \(p.pooled.events) events, \(pooledTimes.text)\n" + table(header, pooled.rows)
         let json = JSONValue.object([
             ("file", .string(path)), ("kind", .string("profile")), ("format", .string(version(bytes))), ("bytes", .int(bytes.count)),
             ("fingerprint", .string(hex32(p.fingerprint))),
@@ -115,7 +127,7 @@ public struct FileInspection: Sendable {
             ("numeric_features", .array(p.numericPaths.map { .string($0) })),
             ("categorical_features", .array(p.categoricalPaths.map { .string($0) })),
             ("models", .array(models)),
-            ("pooled", .object([("events", .int(p.pooled.events))] + pooled.json)),
+            ("pooled", .object([("events", .int(p.pooled.events)), pooledTimes.json] + pooled.json)),
         ])
         return FileInspection(kind: "profile", json: json.render(), text: text)
     }

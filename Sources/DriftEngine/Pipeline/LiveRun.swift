@@ -86,6 +86,10 @@ public final class LiveRun {
         public var shouldStop: () -> Bool = { false }
         /// Called with every closed window.
         public var onWindow: ((ClosedWindow) throws -> Void)?
+        /// Called first thing in every checkpoint, to make durable what ``onWindow`` wrote and
+        /// is not durable when written (snapshots produced to Kafka); when it throws, the
+        /// checkpoint fails and no offset is committed.
+        public var beforeCheckpoint: (() throws -> Void)?
         /// Where the run reports what happens (assignments, resumes, failed checkpoints, Kafka errors).
         public var logger = Logger(label: "driftline.run", factory: { _ in SwiftLogNoOpLogHandler() })
         /// Alert rules and sinks; their state is checkpointed with the windows.
@@ -292,6 +296,7 @@ final class LiveSession {
             options.metrics?.setTotal("driftline_offset_commit_failures_total", to: Int64(summary.commitFailures))
         }
         do {
+            try options.beforeCheckpoint?()
             try results?.sync()
             try deadLetters.sync()
             try options.alerts?.sync()

@@ -7,6 +7,7 @@ import Darwin
 #endif
 import DriftCore
 import DriftStats
+import Logging
 
 /// Thrown by `--strict` at the first unusable event.
 public struct StrictModeStop: Error, CustomStringConvertible {
@@ -47,7 +48,6 @@ public struct ReplaySummary: Sendable {
         }
         s += "\nwindows closed \(windowsClosed) (\(driftedWindows) with drift), result records \(resultRecords)"
         if alertChanges > 0 { s += ", alert changes \(alertChanges)" }
-        for w in warnings { s += "\nwarning: \(w)" }
         if seconds > 0 {
             let rate = Double(accepted) / seconds
             s += "\n\(String(format3(seconds))) s, \(Int(rate)) events/s, \(Int(Double(inputBytes) / seconds / 1e6)) MB/s"
@@ -78,6 +78,9 @@ public final class Replay {
         public var alerts: Alerting?
         /// Prometheus metrics, updated on every closed window.
         public var metrics: PipelineMetrics?
+        /// Where the replay reports what the user should know about the inputs (as it happens;
+        /// ``ReplaySummary/warnings`` keeps them too).
+        public var logger = Logger(label: "driftline.replay", factory: { _ in SwiftLogNoOpLogHandler() })
         public init() {}
     }
 
@@ -317,7 +320,9 @@ extension Replay {
                 options.progress?(bytesBefore + reader.fileBytesRead, totalBytes, summary.accepted)
             }
             if reader.truncated || !reader.endedCleanly {
-                summary.warnings.append("\(path) ends without its end entry (the recorder did not stop cleanly); its \(reader.entries) complete entries were replayed")
+                let warning = "\(path) ends without its end entry (the recorder did not stop cleanly); its \(reader.entries) complete entries were replayed"
+                summary.warnings.append(warning)
+                options.logger.warning("\(warning)")
             }
             bytesBefore += reader.fileBytesRead
         }

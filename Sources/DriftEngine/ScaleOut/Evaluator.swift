@@ -175,6 +175,7 @@ final class EvaluatorSession {
         var w = ByteWriter()
         merger.encode(to: &w)
         do {
+            try options.beforeCheckpoint?()
             try results?.sync()
             try options.alerts?.sync()
             var next = Checkpoint(
