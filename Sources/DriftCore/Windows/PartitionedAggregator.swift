@@ -132,8 +132,13 @@ extension PartitionedAggregator {
     /// ``PartialMerger`` merges with the other partitions' shares.
     public mutating func takeClosed(_ partition: String, all: Bool = false) -> [WindowAggregator.OpenWindow] {
         guard var part = parts.removeValue(forKey: partition) else { return [] }
-        let taken = part.takeWindows(endingBy: all ? nil : part.watermark)
+        var taken = part.takeWindows(endingBy: all ? nil : part.watermark)
         parts[partition] = part
+        // A final share gets no more values: its moments' incomplete chunk is folded in now,
+        // as a merge or an evaluation would do first, so the record carries no raw values.
+        for i in taken.indices {
+            for f in taken[i].state.numeric.indices { taken[i].state.numeric[f].settle() }
+        }
         let spec = self.spec
         return taken.sorted { a, b in
             a.window != b.window ? spec.end(ofWindow: a.window) < spec.end(ofWindow: b.window) : a.model < b.model
