@@ -188,7 +188,7 @@ final class LiveSession {
     var dirty = false
     var assigned = false
     var consumer: KafkaConsumer?
-    var lastErrorNotice: ContinuousClock.Instant
+    var kafkaErrors = KafkaErrorNotices()
 
     var config: DriftlineConfig { live.config }
     var schema: EventSchema { live.config.input }
@@ -199,7 +199,6 @@ final class LiveSession {
         started = clock.now
         now = started
         lastAnyMessage = started
-        lastErrorNotice = started - .seconds(60)
         let config = run.config
         store = try CheckpointStore(directory: config.resolve(config.checkpoint.directory))
         fingerprint = run.profile.fingerprint
@@ -288,29 +287,14 @@ final class LiveSession {
         let began = clock.now
         var w = ByteWriter()
         aggregator.encode(to: &w)
-        defer {
-            options.metrics?.set("driftline_checkpoint_duration_seconds", (clock.now - began).seconds)
-            options.metrics?.set("driftline_checkpoint_bytes", Double(summary.lastCheckpointBytes))
-            options.metrics?.setTotal("driftline_checkpoints_total", to: Int64(summary.checkpoints))
-            options.metrics?.setTotal("driftline_checkpoint_failures_total", to: Int64(summary.checkpointFailures))
-            options.metrics?.setTotal("driftline_offset_commit_failures_total", to: Int64(summary.commitFailures))
-        }
+        defer { summary.publishCheckpoint(to: options.metrics, seconds: (clock.now - began).seconds) }
         do {
-            try options.beforeCheckpoint?()
-            try results?.sync()
-            try deadLetters.sync()
-            try options.alerts?.sync()
-            var next = Checkpoint(
-                sequence: sequence + 1, profileFingerprint: fingerprint, settings: live.settings, positions: positions,
-                aggregates: w.bytes, resultsLength: results?.bytesWritten, deadLetterLength: deadLetters.length,
-                counters: counters)
-            if let alerts = options.alerts {
-                var a = ByteWriter()
-                alerts.encodeState(to: &a)
-                next.alertState = a.bytes
-                next.alertsLength = alerts.fileLength
+            summary.lastCheckpointBytes = try store.write(results: results, deadLetters: deadLetters, options: options) {
+                Checkpoint(
+                    sequence: sequence + 1, profileFingerprint: fingerprint, settings: live.settings, positions: positions,
+                    aggregates: w.bytes, resultsLength: results?.bytesWritten, deadLetterLength: deadLetters.length,
+                    counters: counters)
             }
-            summary.lastCheckpointBytes = try store.write(next)
             sequence += 1
             summary.checkpoints += 1
             dirty = false
@@ -376,10 +360,7 @@ final class LiveSession {
             break
         case .error(let error):
             summary.kafkaErrors += 1
-            if clock.now - lastErrorNotice > .seconds(5) {
-                lastErrorNotice = clock.now
-                options.logger.warning("kafka: \(error)")
-            }
+            kafkaErrors.report(error, to: options.logger)
         }
     }
 

@@ -33,7 +33,7 @@ final class EvaluatorSession {
     var firstMessage: ContinuousClock.Instant?
     /// When the first share of each pending window end arrived (for the grace).
     var firstShare: [EpochMicroseconds: ContinuousClock.Instant] = [:]
-    var lastErrorNotice: ContinuousClock.Instant
+    var kafkaErrors = KafkaErrorNotices()
 
     var config: DriftlineConfig { live.config }
     var settings: String { live.settings + " role=evaluator" }
@@ -44,7 +44,6 @@ final class EvaluatorSession {
         self.options = options
         started = clock.now
         lastMessage = started
-        lastErrorNotice = started - .seconds(60)
         let config = run.config
         partialsTopic = config.partialsTopic
         store = try CheckpointStore(directory: config.resolve(config.checkpoint.directory))
@@ -134,10 +133,7 @@ final class EvaluatorSession {
             break
         case .error(let error):
             summary.kafkaErrors += 1
-            if clock.now - lastErrorNotice > .seconds(5) {
-                lastErrorNotice = clock.now
-                options.logger.warning("kafka: \(error)")
-            }
+            kafkaErrors.report(error, to: options.logger)
         }
     }
 
@@ -174,25 +170,19 @@ final class EvaluatorSession {
         summary.late = totals.late
         var w = ByteWriter()
         merger.encode(to: &w)
+        let began = clock.now
+        defer { summary.publishCheckpoint(to: options.metrics, seconds: (clock.now - began).seconds) }
         do {
-            try options.beforeCheckpoint?()
-            try results?.sync()
-            try options.alerts?.sync()
-            var next = Checkpoint(
-                sequence: sequence + 1, profileFingerprint: fingerprint, settings: settings,
-                positions: nextOffset >= 0 ? [position: nextOffset] : [:], aggregates: w.bytes,
-                resultsLength: results?.bytesWritten, deadLetterLength: nil,
-                counters: [
-                    "partials": summary.messages, "windows": Int64(summary.windowsClosed),
-                    "drifted_windows": Int64(summary.driftedWindows), "result_records": Int64(summary.resultRecords),
-                ])
-            if let alerts = options.alerts {
-                var a = ByteWriter()
-                alerts.encodeState(to: &a)
-                next.alertState = a.bytes
-                next.alertsLength = alerts.fileLength
+            summary.lastCheckpointBytes = try store.write(results: results, deadLetters: nil, options: options) {
+                Checkpoint(
+                    sequence: sequence + 1, profileFingerprint: fingerprint, settings: settings,
+                    positions: nextOffset >= 0 ? [position: nextOffset] : [:], aggregates: w.bytes,
+                    resultsLength: results?.bytesWritten, deadLetterLength: nil,
+                    counters: [
+                        "partials": summary.messages, "windows": Int64(summary.windowsClosed),
+                        "drifted_windows": Int64(summary.driftedWindows), "result_records": Int64(summary.resultRecords),
+                    ])
             }
-            summary.lastCheckpointBytes = try store.write(next)
             sequence += 1
             summary.checkpoints += 1
             dirty = false

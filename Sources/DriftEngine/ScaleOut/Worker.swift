@@ -51,7 +51,7 @@ final class WorkerSession {
     /// Since partitions were revoked and until the next assignment: the group is rebalancing,
     /// and partitions may be on their way to this worker.
     var revokedAt: ContinuousClock.Instant?
-    var lastErrorNotice: ContinuousClock.Instant
+    var kafkaErrors = KafkaErrorNotices()
     var failedDeliveries = 0
 
     var config: DriftlineConfig { live.config }
@@ -61,7 +61,6 @@ final class WorkerSession {
         self.options = options
         started = clock.now
         lastAnyMessage = started
-        lastErrorNotice = started - .seconds(60)
         let config = run.config
         fingerprint = run.profile.fingerprint
         decoder = JSONEventDecoder(schema: config.input, limits: DecoderLimits())
@@ -181,10 +180,7 @@ final class WorkerSession {
             break
         case .error(let error):
             summary.kafkaErrors += 1
-            if clock.now - lastErrorNotice > .seconds(5) {
-                lastErrorNotice = clock.now
-                options.logger.warning("kafka: \(error)")
-            }
+            kafkaErrors.report(error, to: options.logger)
         }
     }
 
