@@ -74,6 +74,9 @@ final class WorkerSession {
         partialsTopic = config.partialsTopic
         var properties = run.clientProperties(options)
         properties["enable.idempotence"] = "true"
+        // A partition with many models and open windows has a large state record; the state
+        // topic's max.message.bytes must allow it too (README, Scale-out).
+        if properties["message.max.bytes"] == nil { properties["message.max.bytes"] = "16777216" }
         producer = try KafkaProducer(.init(bootstrapServers: config.kafka.brokers, properties: properties))
         tableReader = try KafkaConsumer(.init(
             bootstrapServers: config.kafka.brokers, groupID: "\(config.kafka.group).state-reader", topics: [],
