@@ -9,12 +9,13 @@
 # last window (the workers' `--until-idle` wait, which only tells them the input has ended, is
 # subtracted), events/s over that time, and the evaluator's results compared with the
 # single-process run's (they must be identical). librdkafka 2.0.2's mock keeps at most ~5 MB per
-# partition, so the default puts 300 000 events (~120 MB) into 32 partitions. The broker runs in
+# partition (the oldest data beyond is dropped; the figures use what the topic holds), so the
+# default puts 1 000 000 events (~400 MB) into 128 partitions. The broker runs in
 # its own process; everything shares this machine's cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-events=${1:-300000}
-partitions=${2:-32}
+events=${1:-1000000}
+partitions=${2:-128}
 shift $(( $# > 2 ? 2 : $# ))
 counts=("$@")
 [ ${#counts[@]} -gt 0 ] || counts=(1 2 3)
@@ -24,7 +25,7 @@ source scripts/bench-broker.sh
 
 config() {
     sed "s#profile: traffic/reference.drp#profile: $work/reference.drp#" Fixtures/fraud.yaml
-    printf 'kafka:\n  brokers: %s\n  topics: [scale]\n  group: %s\n  properties:\n    log_level: "0"\ncheckpoint:\n  dir: %s\n  interval: 5s\n' \
+    printf 'kafka:\n  brokers: %s\n  topics: [scale]\n  group: %s\n  properties:\n    log_level: "0"\n    session.timeout.ms: "6000"\n    heartbeat.interval.ms: "500"\ncheckpoint:\n  dir: %s\n  interval: 5s\n' \
         "$bootstrap" "$1" "$work/state-$1"
 }
 
@@ -33,8 +34,11 @@ now() { date +%s.%N; }
 group="single-$$"
 config "$group" > "$work/$group.yaml"
 start=$(now)
-"$bin" run --config "$work/$group.yaml" --results "$work/single.jsonl" --until-idle ${idle}s > /dev/null 2>&1
+"$bin" run --config "$work/$group.yaml" --results "$work/single.jsonl" --until-idle ${idle}s > "$work/single.log" 2>&1
 end=$(now)
+# What the broker kept (it drops the oldest data beyond ~5 MB per partition).
+events=$(grep -o "^messages [0-9]*" "$work/single.log" | awk '{print $2}')
+echo "the topic holds $events events"
 seconds=$(echo "$end - $start - $idle" | bc)
 echo "single process: $(echo "$seconds" | awk '{printf "%.2f", $1}') s, $(echo "$events / $seconds" | bc) events/s"
 
@@ -59,5 +63,7 @@ for n in "${counts[@]}"; do
     read -r user sys rss < "$work/$group-evaluator.time"
     sizes=$(kcat -C -b "$bootstrap" -t "$group.partials" -p 0 -o beginning -e -q -X log_level=0 -f '%S\n' | sort -n | awk '{s+=$1; a[NR]=$1} END {printf "%d records, mean %d B, median %d B, max %d B", NR, s/NR, a[int((NR+1)/2)], a[NR]}')
     echo "  evaluator: $windows windows, CPU $(echo "$user + $sys" | bc) s ($(echo "($user + $sys) * 1000 / $windows" | bc -l | awk '{printf "%.2f", $1}') ms per window and model), peak RSS $((rss / 1024)) MB; partials topic: $sizes"
+    rates=$(grep -h "s from the first message to the last" "$work/$group"-worker*.log | sed 's/.*: \([0-9]*\) messages\/s/\1/' | paste -sd, -)
+    echo "  workers' own rates from their first message to their last: $rates messages/s"
     echo "$n worker(s) + evaluator: $(echo "$seconds" | awk '{printf "%.2f", $1}') s, $(echo "$events / $seconds" | bc) events/s; results $same; partials records $(grep -h "partial aggregates published" "$work/$group"-worker*.log | awk '{s+=$4} END {print s}')"
 done

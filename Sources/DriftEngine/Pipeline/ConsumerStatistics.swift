@@ -38,3 +38,14 @@ struct KafkaErrorNotices {
         logger.warning("kafka: \(error)")
     }
 }
+
+extension KafkaConsumer {
+    /// Leaves the group after a failure without running the rebalance callbacks: they hold a
+    /// session that is going away, whose state in memory may be ahead of what it saved.
+    func abandon() {
+        onAssign = nil
+        onRevoke = nil
+        onStatistics = nil
+        try? close()
+    }
+}

@@ -220,6 +220,18 @@ final class EvaluatorSession {
             return nextOffset >= 0 ? Dictionary(uniqueKeysWithValues: mine.map { ($0, nextOffset) }) : [:]
         }
         kafka.onRevoke = { [unowned self] _ in if dirty { checkpoint() } }
+        do {
+            try consume(kafka)
+        } catch {
+            kafka.abandon()
+            consumer = nil
+            throw error
+        }
+        return summary
+    }
+
+    /// The poll loop, then the last save and the closing of every output.
+    func consume(_ kafka: KafkaConsumer) throws {
         expectPartitions(try kafka.metadata())
         var lastMetadata = clock.now
         var lastCheckpoint = clock.now
@@ -266,7 +278,6 @@ final class EvaluatorSession {
         publishMetrics()
         summary.seconds = (clock.now - started).seconds
         if let firstMessage { summary.activeSeconds = (lastMessage - firstMessage).seconds }
-        return summary
     }
 
     func publishMetrics() {

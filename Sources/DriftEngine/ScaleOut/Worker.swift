@@ -51,6 +51,11 @@ final class WorkerSession {
     /// Since partitions were revoked and until the next assignment: the group is rebalancing,
     /// and partitions may be on their way to this worker.
     var revokedAt: ContinuousClock.Instant?
+    /// How long `--until-idle` waits for an assignment after a revoke: twice the session timeout.
+    var rebalanceWait: Duration {
+        let session = live.clientProperties(options)["session.timeout.ms"].flatMap(Int64.init) ?? 45_000
+        return .milliseconds(max(30_000, 2 * session))
+    }
     var kafkaErrors = KafkaErrorNotices()
     var failedDeliveries = 0
 
@@ -300,6 +305,18 @@ final class WorkerSession {
         kafka.onStatistics = { [unowned self] json in
             if let lag = ConsumerStatistics.lag(json) { summary.lag = lag }
         }
+        do {
+            try consume(kafka)
+        } catch {
+            kafka.abandon()
+            consumer = nil
+            throw error
+        }
+        return summary
+    }
+
+    /// The poll loop, then the last save and the closing of every output.
+    func consume(_ kafka: KafkaConsumer) throws {
         var lastCheckpoint = clock.now
         var lastStatus = clock.now
         let interval = Duration.microseconds(config.checkpoint.intervalMicroseconds)
@@ -324,8 +341,9 @@ final class WorkerSession {
             }
             if let untilIdle = options.untilIdle {
                 // Not while the group rebalances: partitions handed over by a worker that
-                // ended may be about to arrive here, and must be ended too.
-                let rebalancing = revokedAt.map { now - $0 < .seconds(30) } ?? false
+                // ended may be about to arrive here, and must be ended too. A member that left
+                // without the coordinator noticing holds a rebalance up to the session timeout.
+                let rebalancing = revokedAt.map { now - $0 < rebalanceWait } ?? false
                 if assigned && !rebalancing && now - lastAnyMessage >= untilIdle {
                     endOfInput = true
                     break
@@ -344,6 +362,9 @@ final class WorkerSession {
             for s in owned {
                 try publish(s, watermark: PartialMerger.endOfInput, windows: aggregator.takeClosed(pending.names[s], all: true))
             }
+            if let revokedAt, revokedAt > lastAnyMessage, owned.isEmpty {
+                options.logger.warning("no assignment within \(rebalanceWait) of the last revoke: ending with no partition")
+            }
             options.logger.info("end of input: \(owned.map { pending.names[$0] }.joined(separator: ", ")) handed over with all their windows")
         }
         try save(Array(slots.indices))
@@ -354,7 +375,6 @@ final class WorkerSession {
         publishMetrics()
         summary.seconds = (clock.now - started).seconds
         if let firstMessage { summary.activeSeconds = (lastAnyMessage - firstMessage).seconds }
-        return summary
     }
 
     func publishMetrics() {
