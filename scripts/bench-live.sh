@@ -11,18 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 events=${1:-300000}
 partitions=${2:-32}
-. scripts/bench-common.sh
-stream=$(bench_stream "$events")
-bin=$(bench_binary)
-"$bin" profile --config Fixtures/fraud.yaml --input Fixtures/traffic/reference.ndjson.zst --output "$work/reference.drp" 2>/dev/null
-
-"$bin" broker --topic "bench:$partitions" > "$work/broker.out" 2>/dev/null &
-broker=$!
-trap 'kill $broker 2>/dev/null' EXIT
-for _ in $(seq 50); do [ -s "$work/broker.out" ] && break; sleep 0.1; done
-bootstrap=$(head -1 "$work/broker.out" | cut -d= -f2)
-zstd -dc "$stream" | kcat -P -b "$bootstrap" -t bench -X log_level=0
-echo "produced $events events into $partitions partitions at $bootstrap" >&2
+topic=bench
+source scripts/bench-broker.sh
 
 config() {
     sed "s#profile: traffic/reference.drp#profile: $work/reference.drp#" Fixtures/fraud.yaml

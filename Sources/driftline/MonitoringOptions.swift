@@ -1,24 +1,50 @@
 import ArgumentParser
+import DriftCore
 import DriftEngine
+import Logging
 
-/// What `run` and `replay` share besides the pipeline: the alert sinks of the config and
-/// `--metrics-listen`.
+/// What `run` and `replay` share besides the pipeline: the alert sinks of the config,
+/// `--metrics-listen` and the snapshot outputs.
 struct MonitoringOptions: ParsableArguments {
     @Option(name: .customLong("metrics-listen"), help: "Serve Prometheus /metrics, /healthz and /readyz on HOST:PORT (e.g. 127.0.0.1:9464).")
     var metricsListen: String?
+
+    @Option(name: .long, help: "Write a zstd snapshot of every closed window into this directory (read by inspect and report).")
+    var snapshots: String?
+
+    @Option(name: .customLong("snapshots-topic"), help: "Produce the snapshot of every closed window into this Kafka topic: one record per window, keyed model/window-end, its value the bytes of the snapshot file.")
+    var snapshotsTopic: String?
 
     func validate() throws {
         if let metricsListen, MetricsServer.parse(metricsListen) == nil {
             throw ValidationError("--metrics-listen must be IPV4:PORT such as 127.0.0.1:9464, not \(metricsListen)")
         }
+        if snapshotsTopic?.isEmpty == true { throw ValidationError("--snapshots-topic needs a topic name") }
     }
 
-    /// The config's alerting (stdout sinks print to standard output, webhook drops are
-    /// reported on stderr) and, when asked, the metrics and their server (stop it at the end).
-    func start(_ config: DriftlineConfig) throws -> (alerts: Alerting?, metrics: PipelineMetrics?, server: MetricsServer?) {
-        let alerts = try config.makeAlerting(print: { Swift.print($0) }, onWebhookDrop: { Terminal.print("alert webhook: " + $0) })
-        guard let metricsListen else { return (alerts, nil, nil) }
-        let metrics = PipelineMetrics()
-        return (alerts, metrics, try MetricsServer(address: metricsListen, metrics: metrics))
+    /// What a run monitors with; stop ``server`` and close ``snapshots`` at the end.
+    struct Monitor {
+        var alerts: Alerting?
+        var metrics: PipelineMetrics?
+        var server: MetricsServer?
+        var snapshots: SnapshotOutputs?
+    }
+
+    /// The config's alerting (stdout sinks print to standard output, webhook drops and rules
+    /// that cannot see their metric go to `logger`), the snapshot outputs, and, when asked,
+    /// the metrics and their server.
+    ///
+    /// - Parameter brokers: Where `--snapshots-topic` is produced.
+    func start(_ config: DriftlineConfig, profile: ReferenceProfile?, brokers: String, logger: Logger) throws -> Monitor {
+        var monitor = Monitor()
+        monitor.alerts = try config.makeAlerting(print: { Swift.print($0) }, logger: logger)
+        monitor.snapshots = try SnapshotOutputs.open(
+            directory: snapshots, topic: snapshotsTopic, bootstrapServers: brokers, config: config, profile: profile)
+        if let metricsListen {
+            let metrics = PipelineMetrics()
+            monitor.metrics = metrics
+            monitor.server = try MetricsServer(address: metricsListen, metrics: metrics)
+        }
+        return monitor
     }
 }

@@ -21,15 +21,18 @@ struct ProfileCommand: ParsableCommand {
     @Flag(help: "Stop at the first bad event with exit code 2.")
     var strict = false
 
+    @OptionGroup var log: LogOptions
+
     func run() throws {
         try Terminal.run {
+            let logger = log.logger("driftline.profile")
             let cfg = try DriftlineConfig(contentsOf: config)
             let bar = ProgressBar(enabled: Terminal.stderrIsTerminal)
             let summary = try ProfileBuild.run(
                 config: cfg, inputs: input, output: output, deadLetterPath: deadLetter, strict: strict,
                 progress: bar.update)
             bar.finish()
-            Terminal.print(summary.render(output: output))
+            log.report(summary.render(output: output), to: logger)
         }
     }
 }

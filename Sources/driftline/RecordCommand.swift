@@ -47,14 +47,15 @@ struct RecordCommand: ParsableCommand {
             options.maxMessages = maxMessages
             options.start = from
             options.shouldStop = { StopSignal.requested }
-            options.logger = log.logger("driftline.record")
+            let logger = log.logger("driftline.record")
+            options.logger = logger
             if Terminal.stderrIsTerminal {
                 let line = StatusLine()
                 options.status = { s in line.show("recorded \(s.messages) messages, \(s.bytes / 1_000_000) MB from \(s.partitions.count) partitions") }
             }
             let summary = try Recorder.run(config: cfg, options: options)
             if Terminal.stderrIsTerminal { StatusLine().clear() }
-            Terminal.print(summary.render(output: output))
+            log.report(summary.render(output: output), to: logger)
         }
     }
 }

@@ -28,13 +28,12 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .customLong("to-topic"), help: "Produce the recorded messages into this topic instead of monitoring them.")
     var toTopic: String?
 
-    @Option(name: .long, help: "Bootstrap servers for --to-topic (default: kafka.brokers of the config).")
+    @Option(name: .long, help: "Bootstrap servers for --to-topic and --snapshots-topic (default: kafka.brokers of the config).")
     var brokers: String?
 
     @OptionGroup var monitoring: MonitoringOptions
 
-    @Option(name: .long, help: "Write a zstd snapshot of every closed window into this directory (read by inspect and report).")
-    var snapshots: String?
+    @OptionGroup var log: LogOptions
 
     func validate() throws {
         _ = try parsedSpeed()
@@ -50,6 +49,7 @@ struct ReplayCommand: ParsableCommand {
 
     func run() throws {
         try Terminal.run {
+            let logger = log.logger("driftline.replay")
             let cfg = try DriftlineConfig(contentsOf: config)
             if let toTopic {
                 let bar = ProgressBar(enabled: Terminal.stderrIsTerminal)
@@ -57,8 +57,8 @@ struct ReplayCommand: ParsableCommand {
                     inputs: input, topic: toTopic, bootstrapServers: brokers ?? cfg.kafka.brokers,
                     properties: cfg.kafka.properties, speed: try parsedSpeed(), progress: bar.update)
                 bar.finish()
-                for w in summary.warnings { Terminal.print("warning: \(w)") }
-                Terminal.print("produced \(summary.messages) messages into \(toTopic) in \(Double(Int(summary.seconds * 1000)) / 1000) s")
+                for w in summary.warnings { logger.warning("\(w)") }
+                log.report("produced \(summary.messages) messages into \(toTopic) in \(Double(Int(summary.seconds * 1000)) / 1000) s", to: logger)
                 return
             }
             let profile = try cfg.loadProfile()
@@ -68,7 +68,8 @@ struct ReplayCommand: ParsableCommand {
             options.deadLetterPath = deadLetter
             options.speed = try parsedSpeed()
             options.strict = strict
-            let monitor = try monitoring.start(cfg)
+            options.logger = logger
+            let monitor = try monitoring.start(cfg, profile: profile, brokers: brokers ?? cfg.kafka.brokers, logger: logger)
             defer { monitor.server?.stop() }
             (options.alerts, options.metrics) = (monitor.alerts, monitor.metrics)
             let interactive = Terminal.stderrIsTerminal
@@ -82,12 +83,11 @@ struct ReplayCommand: ParsableCommand {
                     Terminal.print(WindowTable.render(window, features: drifted))
                 }
             }
-            let snapshotWriter = try snapshots.map { try SnapshotWriter(directory: $0, config: cfg, profile: profile) }
-            options.onWindow = snapshotWriter?.hook(after: options.onWindow) ?? options.onWindow
+            options.onWindow = monitor.snapshots?.hook(after: options.onWindow) ?? options.onWindow
             let summary = try replay.run(inputs: input, options: options)
-            try snapshotWriter?.close()
+            try monitor.snapshots?.close()
             bar.finish()
-            Terminal.print(summary.render())
+            log.report(summary.render() + (monitor.snapshots.map { "\n" + $0.summary } ?? ""), to: logger)
         }
     }
 }

@@ -11,6 +11,11 @@ struct RunCommand: ParsableCommand {
             checkpoint.interval; offsets are committed only after a checkpoint is durable. \
             A restart resumes from the newest checkpoint and rewrites nothing twice. \
             SIGINT/SIGTERM: final checkpoint, offsets committed, exit 0.
+
+            Scale-out: run several `--role worker` processes in the group and one \
+            `--role evaluator`. Workers window their partitions, keep each partition's state in \
+            scale_out.state_topic and publish partial aggregates to scale_out.partials_topic; \
+            the evaluator merges them and writes the results, snapshots and alerts.
             """)
 
     @Option(name: .long, help: "The YAML config.")
@@ -28,8 +33,8 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("max-messages"), help: "Exit after this many messages, closing every window.")
     var maxMessages: Int64?
 
-    @Option(name: .long, help: "Write a zstd snapshot of every closed window into this directory (read by inspect and report).")
-    var snapshots: String?
+    @Option(name: .long, help: "all (one process), worker (one of several consumers) or evaluator (merges the workers' partial aggregates).")
+    var role: LiveRun.Role = .all
 
     @Flag(name: .customLong("consume-only"), help: "Measure the consumer alone: count messages without decoding, windows, checkpoints or commits (needs --until-idle).")
     var consumeOnly = false
@@ -40,6 +45,13 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         if consumeOnly && untilIdle == nil { throw ValidationError("--consume-only needs --until-idle") }
+        if consumeOnly && role != .all { throw ValidationError("--consume-only measures a single process: leave out --role") }
+        if role == .worker && (results != nil || monitoring.snapshots != nil || monitoring.snapshotsTopic != nil) {
+            throw ValidationError("a worker writes no results or snapshots: give --results and --snapshots to the evaluator")
+        }
+        if role == .evaluator && deadLetter != nil {
+            throw ValidationError("the evaluator reads no events: give --dead-letter to the workers")
+        }
         if let maxMessages, maxMessages < 1 { throw ValidationError("--max-messages must be at least 1") }
         if let untilIdle, DurationText.microseconds(untilIdle) == nil {
             throw ValidationError("--until-idle must be a duration such as 500ms, 5s or 2m, not \(untilIdle)")
@@ -49,11 +61,12 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         try Terminal.run {
             StopSignal.install()
+            let logger = log.logger("driftline.run")
             let cfg = try DriftlineConfig(contentsOf: config)
             if consumeOnly, let idle = untilIdle.flatMap(DurationText.duration) {
                 let r = try LiveRun.consumeOnly(config: cfg, untilIdle: idle)
                 let rate = r.activeSeconds > 0 ? Int(Double(r.messages) / r.activeSeconds) : 0
-                Terminal.print("consume-only: \(r.messages) messages, \(r.bytes) bytes; \(Double(Int(r.activeSeconds * 1000)) / 1000) s from the first message to the last: \(rate) messages/s")
+                log.report("consume-only: \(r.messages) messages, \(r.bytes) bytes; \(Double(Int(r.activeSeconds * 1000)) / 1000) s from the first message to the last: \(rate) messages/s", to: logger)
                 return
             }
             let profile = try cfg.loadProfile()
@@ -63,15 +76,18 @@ struct RunCommand: ParsableCommand {
             options.deadLetterPath = deadLetter
             options.untilIdle = untilIdle.flatMap(DurationText.duration)
             options.maxMessages = maxMessages
-            let monitor = try monitoring.start(cfg)
+            options.role = role
+            options.logger = logger
+            let monitor = try monitoring.start(cfg, profile: profile, brokers: cfg.kafka.brokers, logger: logger)
             defer { monitor.server?.stop() }
             (options.alerts, options.metrics) = (monitor.alerts, monitor.metrics)
+            // Alerts fire once, from the process that sees whole windows.
+            if role == .worker { options.alerts = nil }
             options.shouldStop = { StopSignal.requested }
-            options.logger = log.logger("driftline.run")
             if Terminal.stderrIsTerminal {
                 let status = StatusLine()
                 options.status = { s in
-                    status.show("messages \(s.messages), lag \(s.totalLag.map(String.init) ?? "-"), windows closed \(s.windowsClosed) (\(s.driftedWindows) drifted), checkpoints \(s.checkpoints)")
+                    status.show("\(role == .evaluator ? "partials" : "messages") \(s.messages), lag \(s.totalLag.map(String.init) ?? "-"), windows closed \(s.windowsClosed) (\(s.driftedWindows) drifted), checkpoints \(s.checkpoints)")
                 }
                 options.onWindow = { window in
                     status.clear()
@@ -80,12 +96,16 @@ struct RunCommand: ParsableCommand {
                     Terminal.print(WindowTable.render(window, features: drifted))
                 }
             }
-            let snapshotWriter = try snapshots.map { try SnapshotWriter(directory: $0, config: cfg, profile: profile) }
-            options.onWindow = snapshotWriter?.hook(after: options.onWindow) ?? options.onWindow
+            if let snapshots = monitor.snapshots {
+                options.onWindow = snapshots.hook(after: options.onWindow)
+                options.beforeCheckpoint = snapshots.flush
+            }
             let summary = try live.run(options: options)
-            try snapshotWriter?.close()
+            try monitor.snapshots?.close()
             if Terminal.stderrIsTerminal { StatusLine().clear() }
-            Terminal.print(summary.render())
+            log.report(summary.render() + (monitor.snapshots.map { "\n" + $0.summary } ?? ""), to: logger)
         }
     }
 }
+
+extension LiveRun.Role: ExpressibleByArgument {}

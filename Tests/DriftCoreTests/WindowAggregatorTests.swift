@@ -166,6 +166,74 @@ struct BatchMaker {
         }
     }
 
+    /// The container of `profile` as the given format version would write it.
+    static func container(_ profile: ReferenceProfile, minor: UInt8, extra: [UInt8] = []) throws -> [UInt8] {
+        let (_, payload) = try FileContainer.decode(.profile, try profile.fileBytes())
+        var w = ByteWriter()
+        w.raw(Array("DRFTPROF".utf8))
+        w.u8(1); w.u8(0); w.u8(minor); w.u8(0)
+        w.u64(UInt64(payload.count + extra.count))
+        w.u32(CRC32C.checksum(payload + extra))
+        w.u32(CRC32C.checksum(w.bytes))
+        return w.bytes + (try Zstd.compress(payload + extra))
+    }
+
+    @Test func profilesKeepTheReferenceEventTimesPerModel() throws {
+        var builder = ReferenceBuilder(schema: BatchMaker.schema, binning: BinningSettings(psiBins: 4, ksBins: 20, topK: 3))
+        // Model m: one event a second for 100 s; model n: 3 events over 10 s.
+        builder.add(BatchMaker.batch((0...100).map { i in (t: Int64(i) * 1_000_000, model: "m", x: Double(i), c: "a") }))
+        builder.add(BatchMaker.batch([0, 5, 10].map { i in (t: Int64(i) * 1_000_000 + 7, model: "n", x: 1, c: "b") }))
+        let profile = builder.build()
+        #expect(profile.models["m"]?.eventTimes == ReferenceEventTimes(first: 0, last: 100_000_000, events: 101))
+        #expect(profile.models["n"]?.eventTimes == ReferenceEventTimes(first: 7, last: 10_000_007, events: 3))
+        #expect(profile.pooled.eventTimes == ReferenceEventTimes(first: 0, last: 100_000_000, events: 104))
+        // One a second: 60 per minute; 3 events in 10 s: 2 gaps of 5 s, 12 per minute.
+        #expect(profile.models["m"]?.eventTimes?.expectedEvents(in: 60_000_000) == 60)
+        #expect(profile.models["n"]?.eventTimes?.expectedEvents(in: 60_000_000) == 12)
+        #expect(ReferenceEventTimes(first: 5, last: 5, events: 9).expectedEvents(in: 60_000_000) == nil)
+        #expect(ReferenceEventTimes(first: 0, last: 9, events: 1).expectedEvents(in: 60_000_000) == nil)
+
+        let bytes = try profile.fileBytes()
+        #expect(bytes[10] == 1 && bytes[11] == 0)  // format 1.1
+        let back = try ReferenceProfile(fileBytes: bytes)
+        #expect(back == profile)
+        #expect(back.selecting(schema: BatchMaker.schema).models["n"]?.eventTimes == profile.models["n"]?.eventTimes)
+
+        // Windows carry what the reference's rate gives for their size (60 s here).
+        let spec = try #require(WindowSpec(size: 60_000_000, slide: 60_000_000, lateness: 0))
+        var agg = WindowAggregator(spec: spec, schema: BatchMaker.schema, profile: back, decision: DriftDecision(minCount: 1))
+        agg.add(BatchMaker.batch((0..<30).map { i in (t: Int64(i) * 2_000_000, model: "m", x: 1, c: "a") })) { _ in }
+        let w = try #require(agg.closeAll().first)
+        #expect(w.expectedEvents == 60 && w.events == 30 && w.volumeRatio == 0.5)
+    }
+
+    @Test func aFormat10ProfileLoadsWithoutEventTimesAndKeepsItsFingerprint() throws {
+        var old = BatchMaker.profile()
+        old.pooled.eventTimes = nil
+        for name in old.models.keys { old.models[name]!.eventTimes = nil }
+        // A 1.0 file: the same payload as the profile without event times, minor version 0.
+        let file = try Self.container(old, minor: 0)
+        let loaded = try ReferenceProfile(fileBytes: file)
+        #expect(loaded == old)
+        #expect(loaded.models.values.allSatisfy { $0.eventTimes == nil })
+        #expect(loaded.fingerprint == CRC32C.checksum(try FileContainer.decode(.profile, file).1))
+        let spec = try #require(WindowSpec(size: 60_000_000, slide: 60_000_000, lateness: 0))
+        var agg = WindowAggregator(spec: spec, schema: BatchMaker.schema, profile: loaded, decision: DriftDecision(minCount: 1))
+        agg.add(BatchMaker.batch([(t: 1, model: "m", x: 1, c: "a")])) { _ in }
+        #expect(agg.closeAll().first?.volumeRatio == nil)
+    }
+
+    @Test func whatANewerMinorVersionAddsIsIgnoredAndOtherwiseRefused() throws {
+        let profile = BatchMaker.profile()
+        let extra: [UInt8] = [1, 2, 3, 4]
+        #expect(try ReferenceProfile(fileBytes: Self.container(profile, minor: 2, extra: extra)) == profile)
+        #expect {
+            _ = try ReferenceProfile(fileBytes: Self.container(profile, minor: 1, extra: extra))
+        } throws: { error in
+            String(describing: error).contains("unexpected bytes")
+        }
+    }
+
     @Test func mismatchingConfigsNameTheFeature() throws {
         let profile = BatchMaker.profile()
         let binning = profile.binning

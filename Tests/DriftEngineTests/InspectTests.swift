@@ -35,7 +35,7 @@ import Testing
 
         let p = try json(profilePath)
         #expect(p["kind"] as? String == "profile")
-        #expect(p["format"] as? String == "1.0")
+        #expect(p["format"] as? String == "1.1")
         let binning = try #require(p["binning"] as? [String: Any])
         #expect(binning["psi_bins"] as? Int == 10 && binning["ks_bins"] as? Int == 1000 && binning["top_k"] as? Int == 1000)
         #expect(p["model_path"] as? String == "model")
@@ -45,6 +45,11 @@ import Testing
         let model = models[0]
         let reference = run.profile.models[model["model"] as! String]!
         #expect(model["events"] as? Int == reference.events)
+        // The Fixtures reference: 20 000 events over a day.
+        let times = try #require(model["event_times"] as? [String: Any])
+        #expect(times["events"] as? Int == 20_000)
+        #expect((times["first"] as? String)?.hasPrefix("2025-11-25T") == true)
+        #expect(same(times["events_per_second"], reference.eventTimes?.expectedEvents(in: 1_000_000)))
         let numeric = try #require(model["numeric"] as? [[String: Any]])
         #expect(numeric.count == run.profile.numericPaths.count)
         for (f, s) in zip(numeric, reference.numeric) {

@@ -46,7 +46,8 @@ final class LiveTopic: @unchecked Sendable {
     }
 
     /// A config for group `group` checkpointing into `state`.
-    func config(group: String, state: String, interval: String = "100ms") throws -> String {
+    /// - Parameter assignment: `partition.assignment.strategy` (librdkafka's default when `nil`).
+    func config(group: String, state: String, interval: String = "100ms", assignment: String? = nil) throws -> String {
         var text = try String(contentsOfFile: Fixture.path("fraud.yaml"), encoding: .utf8)
         text = text.replacingOccurrences(of: "profile: traffic/reference.drp", with: "profile: \(scratch.file("reference.drp"))")
         text = text.replacingOccurrences(of: "    - stdout: true", with: "    - file: \(scratch.file("\(group)-alerts.jsonl"))")
@@ -58,7 +59,7 @@ final class LiveTopic: @unchecked Sendable {
               properties:
                 session.timeout.ms: "3000"
                 heartbeat.interval.ms: "300"
-                log_level: "0"
+                log_level: "0"\(assignment.map { "\n    partition.assignment.strategy: \($0)" } ?? "")
             checkpoint:
               dir: \(scratch.file(state))
               interval: \(interval)

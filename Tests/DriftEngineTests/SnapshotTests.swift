@@ -182,6 +182,6 @@ func fileMode(_ path: String) throws -> Int {
         let error = try #require(throws: ConfigError.self) {
             _ = try SnapshotWriter(directory: scratch.file("other"), config: config, profile: nil)
         }
-        #expect(error.message.contains("--snapshots needs `reference.profile`"))
+        #expect(error.message.contains("snapshots (--snapshots, --snapshots-topic) need `reference.profile`"))
     }
 }

@@ -1,10 +1,11 @@
 import DriftStats
 
-/// The envelope of Driftline's state files: profiles, snapshots and checkpoints.
+/// The envelope of Driftline's state files (profiles, snapshots, checkpoints) and of the
+/// state and partial-aggregate records of a scaled-out run.
 ///
 /// Layout (little-endian):
 /// ```
-/// magic        8 bytes   "DRFTPROF", "DRFTSNAP", "DRFTCKPT"
+/// magic        8 bytes   "DRFTPROF", "DRFTSNAP", "DRFTCKPT", "DRFTPSTA", "DRFTPART"
 /// major        u16       readers refuse a newer major version
 /// minor        u16       additions that older readers may ignore
 /// length       u64       payload bytes, uncompressed
@@ -20,8 +21,23 @@ public enum FileContainer {
         case profile = "DRFTPROF"
         case snapshot = "DRFTSNAP"
         case checkpoint = "DRFTCKPT"
+        /// A partition's state in a scaled-out run's state topic.
+        case partitionState = "DRFTPSTA"
+        /// A partition's partial aggregates for the evaluator of a scaled-out run.
+        case partial = "DRFTPART"
 
         var magic: [UInt8] { Array(rawValue.utf8) }
+
+        /// The minor version this build writes for the kind; it reads every minor of
+        /// ``FileContainer/majorVersion``, ignoring what a newer minor adds at the end.
+        ///
+        /// Profiles: 1.1 adds the reference's event times (for the event-volume metric).
+        public var minorVersion: UInt16 {
+            switch self {
+            case .profile: 1
+            case .snapshot, .checkpoint, .partitionState, .partial: 0
+            }
+        }
 
         /// What a person calls it, for messages.
         public var noun: String {
@@ -29,13 +45,15 @@ public enum FileContainer {
             case .profile: "reference profile"
             case .snapshot: "snapshot"
             case .checkpoint: "checkpoint"
+            case .partitionState: "partition state"
+            case .partial: "partial aggregate"
             }
         }
     }
 
-    /// The format version this build writes; it reads every minor of this major.
+    /// The format version this build writes; it reads every minor of this major (minors are
+    /// per kind: ``Kind/minorVersion``).
     public static let majorVersion: UInt16 = 1
-    public static let minorVersion: UInt16 = 0
     static let headerSize = 28
 
     /// Wraps a payload.
@@ -43,7 +61,7 @@ public enum FileContainer {
         var w = ByteWriter(capacity: headerSize)
         w.raw(kind.magic)
         withUnsafeBytes(of: majorVersion.littleEndian) { w.raw($0) }
-        withUnsafeBytes(of: minorVersion.littleEndian) { w.raw($0) }
+        withUnsafeBytes(of: kind.minorVersion.littleEndian) { w.raw($0) }
         w.u64(UInt64(payload.count))
         w.u32(CRC32C.checksum(payload))
         w.u32(CRC32C.checksum(w.bytes))

@@ -73,6 +73,8 @@ public enum ResultRecord {
         w.int("drifted_features", window.results.filter(\.drift).count)
         w.number("drift_share", window.driftShare)
         w.bool("drift", window.results.contains(where: \.drift))
+        // Only when the window closed incomplete, so complete windows read as they always did.
+        if window.missingPartitions > 0 { w.int("missing_partitions", window.missingPartitions) }
         return w.finish()
     }
 }

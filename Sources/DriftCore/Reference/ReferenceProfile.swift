@@ -5,10 +5,13 @@ import DriftStats
 public struct ModelReference: Sendable, Hashable {
     public var numeric: [NumericSummary]
     public var categorical: [CategoricalReference]
+    /// When the reference's events happened (`nil` in profiles of format 1.0).
+    public var eventTimes: ReferenceEventTimes?
 
-    public init(numeric: [NumericSummary], categorical: [CategoricalReference]) {
+    public init(numeric: [NumericSummary], categorical: [CategoricalReference], eventTimes: ReferenceEventTimes? = nil) {
         self.numeric = numeric
         self.categorical = categorical
+        self.eventTimes = eventTimes
     }
 
     /// Events the reference was built from (the largest feature count, missing included).
@@ -104,7 +107,7 @@ public struct ReferenceProfile: Sendable, Hashable {
         let n = schema.numeric.map { numericIndex[$0]! }
         let c = schema.categorical.map { categoricalIndex[$0]! }
         func pick(_ m: ModelReference) -> ModelReference {
-            ModelReference(numeric: n.map { m.numeric[$0] }, categorical: c.map { m.categorical[$0] })
+            ModelReference(numeric: n.map { m.numeric[$0] }, categorical: c.map { m.categorical[$0] }, eventTimes: m.eventTimes)
         }
         return ReferenceProfile(
             binning: binning, numericPaths: schema.numeric, categoricalPaths: schema.categorical,
@@ -130,6 +133,7 @@ public struct ReferenceBuilder: Sendable {
     struct Collected: Sendable {
         var numeric: [[Double]]
         var categorical: [CategoryCounter]
+        var times = ReferenceEventTimes.none
     }
     var perModel: [String: Collected] = [:]
     var pooled: Collected
@@ -152,6 +156,7 @@ public struct ReferenceBuilder: Sendable {
     public mutating func add(_ batch: EventBatch, rows: Range<Int>) {
         guard !rows.isEmpty else { return }
         events += rows.count
+        pooled.times.add(batch.timestamps[rows])
         for f in schema.numeric.indices {
             pooled.numeric[f].append(contentsOf: batch.numeric[f][rows])
         }
@@ -170,6 +175,7 @@ public struct ReferenceBuilder: Sendable {
                     categorical: Array(repeating: CategoryCounter(), count: schema.categorical.count))
             }
             // Mutate in place: a copy out of the dictionary would copy every column.
+            perModel[model]!.times.add(batch.timestamps[i])
             for f in schema.numeric.indices { perModel[model]!.numeric[f].append(batch.numeric[f][i]) }
             for f in schema.categorical.indices {
                 if let s = batch.string(batch.categorical[f][i]) {
@@ -198,7 +204,7 @@ public struct ReferenceBuilder: Sendable {
                 let (dictionary, counts) = counter.dictionary(topK: binning.topK)
                 return CategoricalReference(dictionary: dictionary, counts: counts)
             }
-            return ModelReference(numeric: numeric, categorical: categorical)
+            return ModelReference(numeric: numeric, categorical: categorical, eventTimes: c.times)
         }
         let pooledReference = freeze(pooled)
         var models: [String: ModelReference] = [:]

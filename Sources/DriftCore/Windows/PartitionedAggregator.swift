@@ -118,6 +118,60 @@ public struct PartitionedAggregator: Sendable {
     }
 }
 
+// MARK: - Partitions that move between processes
+
+extension PartitionedAggregator {
+    /// A partition's own watermark (`nil` when the partition is not here).
+    public func watermark(of partition: String) -> EpochMicroseconds? { parts[partition]?.watermark }
+
+    /// Removes and returns a partition's windows that its own watermark has passed (every open
+    /// window with `all`), in window then model order.
+    ///
+    /// No event of the partition can fall into such a window any more (it would be late), so
+    /// what is taken is the partition's final share of the window: the partial aggregate a
+    /// ``PartialMerger`` merges with the other partitions' shares.
+    public mutating func takeClosed(_ partition: String, all: Bool = false) -> [WindowAggregator.OpenWindow] {
+        guard var part = parts.removeValue(forKey: partition) else { return [] }
+        var taken = part.takeWindows(endingBy: all ? nil : part.watermark)
+        parts[partition] = part
+        // A final share gets no more values: its moments' incomplete chunk is folded in now,
+        // as a merge or an evaluation would do first, so the record carries no raw values.
+        for i in taken.indices {
+            for f in taken[i].state.numeric.indices { taken[i].state.numeric[f].settle() }
+        }
+        let spec = self.spec
+        return taken.sorted { a, b in
+            a.window != b.window ? spec.end(ofWindow: a.window) < spec.end(ofWindow: b.window) : a.model < b.model
+        }
+    }
+
+    /// Writes one partition's state (its open windows, watermark and counters), so that another
+    /// process can take the partition over with ``restorePartition(_:from:)``.
+    public func encodePartition(_ partition: String, to w: inout ByteWriter) {
+        (parts[partition] ?? evaluator).encodeState(to: &w)
+    }
+
+    /// Replaces a partition's state with one written by ``encodePartition(_:to:)``.
+    public mutating func restorePartition(_ partition: String, from r: inout ByteReader) throws(ByteReaderError) {
+        var part = evaluator
+        part.maxModels = maxModels
+        try part.decodeState(from: &r)
+        parts[partition] = part
+        idle.remove(partition)
+    }
+
+    /// Forgets a partition (it moved to another process).
+    public mutating func remove(_ partition: String) {
+        parts.removeValue(forKey: partition)
+        idle.remove(partition)
+    }
+
+    /// Writes partial aggregates taken with ``takeClosed(_:all:)``.
+    public func encode(_ windows: [WindowAggregator.OpenWindow], to w: inout ByteWriter) {
+        evaluator.encode(windows, to: &w)
+    }
+}
+
 // MARK: - Checkpoint coding
 
 extension PartitionedAggregator {
@@ -161,16 +215,7 @@ extension WindowAggregator {
             a.window != b.window ? a.window < b.window : modelNames[a.model] < modelNames[b.model]
         }
         w.int(keys.count)
-        for key in keys {
-            let state = open[key]!
-            w.i64(key.window)
-            w.string(modelNames[key.model])
-            w.int(state.events)
-            w.int(state.numeric.count)
-            for s in state.numeric { s.encodeCounts(to: &w) }
-            w.int(state.categorical.count)
-            for c in state.categorical { c.encode(to: &w) }
-        }
+        for key in keys { encodeWindow(key.window, model: modelNames[key.model], open[key]!, to: &w) }
     }
 
     mutating func decodeState(from r: inout ByteReader) throws(ByteReaderError) {
@@ -180,32 +225,64 @@ extension WindowAggregator {
         lateEvents = try r.int()
         let count = try r.count(unit: 8)
         for _ in 0..<count {
-            let window = try r.i64()
-            let model = try r.string()
-            let slot = slot(forModel: model)
-            let reference = references[slot]
-            let events = try r.int()
-            guard try r.int() == schema.numeric.count else { throw ByteReaderError("numeric feature count differs from the config") }
-            var numeric = emptyState(slot).numeric
-            for f in schema.numeric.indices {
-                do {
-                    try numeric[f].decodeCounts(from: &r)
-                } catch {
-                    throw ByteReaderError("\(schema.numeric[f]): \(error)")
-                }
-            }
-            guard try r.int() == schema.categorical.count else { throw ByteReaderError("categorical feature count differs from the config") }
-            var categorical: [CategoricalCounts] = []
-            for f in schema.categorical.indices {
-                let c = try CategoricalCounts(from: &r)
-                guard c.counts.count == reference.categorical[f].counts.counts.count else {
-                    throw ByteReaderError("the categories of \(schema.categorical[f]) differ from the reference profile's")
-                }
-                categorical.append(c)
-            }
-            let key = Key(window: window, model: slot)
+            let (window, model, state) = try decodeWindow(from: &r)
+            let key = Key(window: window, model: slot(forModel: model))
             guard open[key] == nil else { throw ByteReaderError("window \(window) of model \(model) stored twice") }
-            open[key] = State(numeric: numeric, categorical: categorical, events: events)
+            open[key] = state
         }
+    }
+
+    /// Writes open windows taken out of an aggregator (partial aggregates of one partition).
+    public func encode(_ windows: [OpenWindow], to w: inout ByteWriter) {
+        w.int(windows.count)
+        for window in windows { encodeWindow(window.window, model: window.model, window.state, to: &w) }
+    }
+
+    /// Reads what ``encode(_:to:)`` wrote, for the same schema and profile.
+    public mutating func decodeWindows(from r: inout ByteReader) throws(ByteReaderError) -> [OpenWindow] {
+        let count = try r.count(unit: 8)
+        var windows: [OpenWindow] = []
+        for _ in 0..<count {
+            let (window, model, state) = try decodeWindow(from: &r)
+            windows.append(OpenWindow(window: window, model: model, state: state))
+        }
+        return windows
+    }
+
+    func encodeWindow(_ window: Int64, model: String, _ state: State, to w: inout ByteWriter) {
+        w.i64(window)
+        w.string(model)
+        w.int(state.events)
+        w.int(state.numeric.count)
+        for s in state.numeric { s.encodeCounts(to: &w) }
+        w.int(state.categorical.count)
+        for c in state.categorical { c.encode(to: &w) }
+    }
+
+    mutating func decodeWindow(from r: inout ByteReader) throws(ByteReaderError) -> (Int64, String, State) {
+        let window = try r.i64()
+        let model = try r.string()
+        let slot = slot(forModel: model)
+        let reference = references[slot]
+        let events = try r.int()
+        guard try r.int() == schema.numeric.count else { throw ByteReaderError("numeric feature count differs from the config") }
+        var numeric = emptyState(slot).numeric
+        for f in schema.numeric.indices {
+            do {
+                try numeric[f].decodeCounts(from: &r)
+            } catch {
+                throw ByteReaderError("\(schema.numeric[f]): \(error)")
+            }
+        }
+        guard try r.int() == schema.categorical.count else { throw ByteReaderError("categorical feature count differs from the config") }
+        var categorical: [CategoricalCounts] = []
+        for f in schema.categorical.indices {
+            let c = try CategoricalCounts(from: &r)
+            guard c.counts.count == reference.categorical[f].counts.counts.count else {
+                throw ByteReaderError("the categories of \(schema.categorical[f]) differ from the reference profile's")
+            }
+            categorical.append(c)
+        }
+        return (window, modelNames[slot], State(numeric: numeric, categorical: categorical, events: events))
     }
 }

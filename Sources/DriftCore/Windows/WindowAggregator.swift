@@ -42,15 +42,27 @@ public struct ClosedWindow: Sendable {
     public var end: EpochMicroseconds
     /// Events counted in the window.
     public var events: Int
+    /// Events the reference's rate gives for a window of this size; `nil` when the reference
+    /// has no event times (a profile of format 1.0) or too few events to tell a rate.
+    public var expectedEvents: Double? = nil
     /// Per feature, sorted by feature path.
     public var results: [FeatureResult]
     /// Summaries in config order (for snapshots).
     public var numeric: [NumericSummary]
     public var categorical: [CategoricalCounts]
+    /// Partitions of the source whose share of the window was still missing when it closed
+    /// (a scaled-out evaluator's grace ran out); 0 when the window is complete.
+    public var missingPartitions = 0
 
     /// Share of features that drifted.
     public var driftShare: Double {
         results.isEmpty ? 0 : Double(results.filter(\.drift).count) / Double(results.count)
+    }
+
+    /// Events against the reference's rate: ``events`` / ``expectedEvents``.
+    public var volumeRatio: Double? {
+        guard let expectedEvents, expectedEvents > 0 else { return nil }
+        return Double(events) / expectedEvents
     }
 }
 
@@ -309,6 +321,7 @@ public struct WindowAggregator: Sendable {
         results.sort { $0.feature < $1.feature }
         return ClosedWindow(
             model: modelNames[key.model], start: spec.start(ofWindow: key.window), end: spec.end(ofWindow: key.window),
-            events: state.events, results: results, numeric: state.numeric, categorical: state.categorical)
+            events: state.events, expectedEvents: reference.eventTimes?.expectedEvents(in: spec.size), results: results,
+            numeric: state.numeric, categorical: state.categorical)
     }
 }

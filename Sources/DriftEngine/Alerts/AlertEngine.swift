@@ -130,6 +130,11 @@ public struct AlertEngine: Sendable {
     let minCount: Int
     var states: [String: AlertState] = [:]
     var lastCounts = PipelineCounts()
+    /// Rules already reported as unable to see their metric (not checkpointed: a restarted run
+    /// says it once more).
+    var reportedUnavailable: Set<String> = []
+    /// Lines for the operator not yet taken by ``takeNotices()``.
+    var notices: [String] = []
     /// Alerts firing now.
     public var firing: Int { states.values.filter(\.firing).count }
 
@@ -160,6 +165,9 @@ public struct AlertEngine: Sendable {
             if rule.metric.isWindowLevel {
                 // Too small a window says nothing about the share of drifted features.
                 let tooSmall = rule.metric == .drift_share && window.events < minCount
+                if rule.metric == .volume_ratio && window.expectedEvents == nil {
+                    noteUnavailable(rule.settings.name, "alert rule `\(rule.settings.name)` is skipped where the reference has no event rate (first for model \(window.model)): volume_ratio needs the reference's event times, which profiles written before format 1.1 lack (rebuild it with `driftline profile`), and at least two events at different times")
+                }
                 observations.append(("*", tooSmall ? nil : rule.metric.windowValue(window, delta: delta)))
             } else {
                 for result in window.results where Glob.matchesAny(rule.settings.features, result.feature) {
@@ -178,6 +186,17 @@ public struct AlertEngine: Sendable {
             }
         }
         return events
+    }
+
+    mutating func noteUnavailable(_ rule: String, _ notice: String) {
+        guard reportedUnavailable.insert(rule).inserted else { return }
+        notices.append(notice)
+    }
+
+    /// Lines for the operator since the last call: rules that cannot see their metric, once each.
+    public mutating func takeNotices() -> [String] {
+        defer { notices = [] }
+        return notices
     }
 
     mutating func step(
@@ -328,17 +347,20 @@ public enum AlertMetric: String, CaseIterable, Sendable {
     case drift_share
     /// Events in the window.
     case events
+    /// Events in the window / events the reference's rate gives for a window of this size.
+    case volume_ratio
     /// Late or rejected messages among those read since the previous closed window.
     case late_rate
     case rejected_rate
 
     var isPValue: Bool { self == .ks_pvalue || self == .chi2_pvalue }
-    var isWindowLevel: Bool { [.drift_share, .events, .late_rate, .rejected_rate].contains(self) }
+    var isWindowLevel: Bool { [.drift_share, .events, .volume_ratio, .late_rate, .rejected_rate].contains(self) }
 
     func windowValue(_ w: ClosedWindow, delta: PipelineCounts) -> Double? {
         switch self {
         case .drift_share: w.results.isEmpty ? nil : w.driftShare
         case .events: Double(w.events)
+        case .volume_ratio: w.volumeRatio
         case .late_rate: delta.messages > 0 ? Double(delta.late) / Double(delta.messages) : nil
         case .rejected_rate: delta.messages > 0 ? Double(delta.rejected) / Double(delta.messages) : nil
         default: nil

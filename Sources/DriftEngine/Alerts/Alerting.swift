@@ -1,6 +1,7 @@
 import DriftCore
 import DriftKafka
 import DriftStats
+import Logging
 
 /// The alert rules and their sinks, fed with every closed window by `run` and `replay`.
 ///
@@ -13,6 +14,7 @@ public final class Alerting {
     public private(set) var engine: AlertEngine
     let settings: AlertSettings
     let printLine: (String) -> Void
+    let logger: Logger
     let resolve: (String) -> String
     var file: FileWriter?
     var producer: KafkaProducer?
@@ -25,15 +27,17 @@ public final class Alerting {
     /// - Parameters:
     ///   - resolvePath: Turns a configured file path into one to open (relative to the config).
     ///   - print: Where stdout sinks write.
-    ///   - onWebhookDrop: A one-line message when a webhook drops alerts (receiver down, queue full).
+    ///   - logger: Where webhook drops (receiver down, queue full) and rules that cannot see
+    ///     their metric are reported.
     public init(
         settings: AlertSettings, minCount: Int, kafkaBrokers: String, kafkaProperties: [String: String],
         resolvePath: @escaping (String) -> String, print: @escaping (String) -> Void,
-        onWebhookDrop: (@Sendable (String) -> Void)? = nil
+        logger: Logger = Logger(label: "driftline.alerts", factory: { _ in SwiftLogNoOpLogHandler() })
     ) throws {
         engine = try AlertEngine(rules: settings.rules, minCount: minCount)
         self.settings = settings
         self.printLine = print
+        self.logger = logger
         self.resolve = resolvePath
         for sink in settings.sinks {
             switch sink {
@@ -51,7 +55,7 @@ public final class Alerting {
                 var options = WebhookSink.Options(url: url)
                 options.bearerTokenEnvironment = settings.webhookTokenEnvironment
                 let sink = try WebhookSink(options)
-                sink.onDrop = onWebhookDrop
+                sink.onDrop = { logger.warning("alert webhook: \($0)") }
                 webhooks.append(sink)
             case .file(let path):
                 guard !path.isEmpty else { throw ConfigError("config: an alert sink `file:` needs a path") }
@@ -76,6 +80,7 @@ public final class Alerting {
     @discardableResult
     public func process(_ window: ClosedWindow, counts: PipelineCounts) throws -> [AlertEvent] {
         let events = engine.evaluate(window, counts: counts)
+        for notice in engine.takeNotices() { logger.warning("\(notice)") }
         for event in events {
             if event.state == .firing { fired += 1 } else { resolved += 1 }
             let line = event.jsonLine
@@ -147,12 +152,13 @@ extension DriftlineConfig {
     ///
     /// - Parameter print: Where stdout sinks write their lines.
     public func makeAlerting(
-        print: @escaping (String) -> Void, onWebhookDrop: (@Sendable (String) -> Void)? = nil
+        print: @escaping (String) -> Void,
+        logger: Logger = Logger(label: "driftline.alerts", factory: { _ in SwiftLogNoOpLogHandler() })
     ) throws -> Alerting? {
         guard !alerts.rules.isEmpty else { return nil }
         return try Alerting(
             settings: alerts, minCount: drift.minCount, kafkaBrokers: kafka.brokers, kafkaProperties: kafka.properties,
-            resolvePath: { resolve($0) }, print: print, onWebhookDrop: onWebhookDrop)
+            resolvePath: { resolve($0) }, print: print, logger: logger)
     }
 }
 

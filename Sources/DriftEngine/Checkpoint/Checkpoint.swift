@@ -250,3 +250,39 @@ func readWholeFile(_ path: String) -> [UInt8]? {
     }
     return bytes
 }
+
+extension CheckpointStore {
+    /// Makes a run's outputs durable (snapshot records, results, dead letters, alerts), then
+    /// writes the checkpoint `make` builds (reading the outputs' lengths only now, once they are
+    /// on disk) with the alert state added.
+    ///
+    /// - Returns: The size of the file written.
+    func write(
+        results: FileWriter?, deadLetters: DeadLetterWriter?, options: LiveRun.Options, _ make: () -> Checkpoint
+    ) throws -> Int {
+        try options.beforeCheckpoint?()
+        try results?.sync()
+        try deadLetters?.sync()
+        try options.alerts?.sync()
+        var checkpoint = make()
+        if let alerts = options.alerts {
+            var a = ByteWriter()
+            alerts.encodeState(to: &a)
+            checkpoint.alertState = a.bytes
+            checkpoint.alertsLength = alerts.fileLength
+        }
+        return try write(checkpoint)
+    }
+}
+
+extension LiveSummary {
+    /// Exports the checkpoint counters of a run that just tried one.
+    func publishCheckpoint(to metrics: PipelineMetrics?, seconds: Double) {
+        guard let metrics else { return }
+        metrics.set("driftline_checkpoint_duration_seconds", seconds)
+        metrics.set("driftline_checkpoint_bytes", Double(lastCheckpointBytes))
+        metrics.setTotal("driftline_checkpoints_total", to: Int64(checkpoints))
+        metrics.setTotal("driftline_checkpoint_failures_total", to: Int64(checkpointFailures))
+        metrics.setTotal("driftline_offset_commit_failures_total", to: Int64(commitFailures))
+    }
+}

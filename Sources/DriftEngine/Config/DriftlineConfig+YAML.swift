@@ -24,7 +24,7 @@ extension DriftlineConfig {
             throw ConfigError("config is not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
         }
         let top = try YAMLMap(root, path: "")
-        try top.allowOnly(["input", "reference", "window", "drift", "kafka", "checkpoint", "alerts"])
+        try top.allowOnly(["input", "reference", "window", "drift", "kafka", "checkpoint", "alerts", "scale_out"])
 
         let input = try top.map("input")
         guard let input else { throw ConfigError("config: `input` is required (timestamp and features)") }
@@ -102,6 +102,12 @@ extension DriftlineConfig {
             try c.allowOnly(["dir", "interval"])
             checkpoint.directory = try c.string("dir") ?? checkpoint.directory
             checkpoint.intervalMicroseconds = try c.duration("interval") ?? checkpoint.intervalMicroseconds
+        }
+        if let o = try top.map("scale_out") {
+            try o.allowOnly(["state_topic", "partials_topic", "grace"])
+            scaleOut.stateTopic = try o.string("state_topic")
+            scaleOut.partialsTopic = try o.string("partials_topic")
+            scaleOut.graceMicroseconds = try o.duration("grace") ?? scaleOut.graceMicroseconds
         }
         if let a = try top.map("alerts") {
             try a.allowOnly(["rules", "sinks", "webhook_token_env"])

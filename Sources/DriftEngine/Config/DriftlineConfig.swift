@@ -12,6 +12,7 @@ public struct DriftlineConfig: Sendable {
     public var kafka = KafkaSettings()
     public var checkpoint = CheckpointSettings()
     public var alerts = AlertSettings()
+    public var scaleOut = ScaleOutSettings()
     /// Directory of the config file; relative paths in it are resolved from there.
     public var configDirectory = ""
 
@@ -76,6 +77,18 @@ public struct CheckpointSettings: Sendable, Hashable {
     public init() {}
 }
 
+/// `scale_out:` — several `driftline run --role worker` processes and one evaluator.
+public struct ScaleOutSettings: Sendable, Hashable {
+    /// Compacted topic of the partitions' state (default `<group>.state`).
+    public var stateTopic: String?
+    /// Topic of the partitions' partial aggregates (default `<group>.partials`); partition 0 only.
+    public var partialsTopic: String?
+    /// How long (wall clock) the evaluator waits for a partition that has not reported past a
+    /// window it holds shares of, before closing the window without it.
+    public var graceMicroseconds: Int64 = 60_000_000
+    public init() {}
+}
+
 /// `alerts:` — rules and sinks.
 public struct AlertSettings: Sendable, Hashable {
     public struct Rule: Sendable, Hashable {
@@ -113,4 +126,9 @@ public struct AlertSettings: Sendable, Hashable {
     /// Name of an environment variable with a bearer token for the webhook sinks.
     public var webhookTokenEnvironment: String?
     public init() {}
+}
+
+extension DriftlineConfig {
+    public var stateTopic: String { scaleOut.stateTopic ?? "\(kafka.group).state" }
+    public var partialsTopic: String { scaleOut.partialsTopic ?? "\(kafka.group).partials" }
 }

@@ -36,6 +36,8 @@ public struct FileInspection: Sendable {
                 case .profile: return profile(path, bytes, try ReferenceProfile(fileBytes: bytes))
                 case .checkpoint: return checkpoint(path, bytes, try Checkpoint(fileBytes: bytes))
                 case .snapshot: return snapshots(path, "snapshot", [try WindowSnapshot(fileBytes: bytes)], skipped: [], bytes: bytes)
+                case .partitionState: return partitionState(path, bytes, try PartitionState(recordBytes: bytes))
+                case .partial: return try partial(path, bytes)
                 }
             } catch {
                 throw FileError("\(path): \(error)")
@@ -93,6 +95,16 @@ public struct FileInspection: Sendable {
             }
             return ([("numeric", .array(numeric)), ("categorical", .array(categorical))], rows)
         }
+        /// The reference's event times and rate (what `volume_ratio` compares windows with).
+        func eventTimes(_ m: ModelReference) -> (json: (String, JSONValue), text: String) {
+            guard let t = m.eventTimes else { return (("event_times", .null), "no event times (format 1.0: no volume_ratio)") }
+            let rate = t.expectedEvents(in: 1_000_000)
+            let json = JSONValue.object([
+                ("first", .string(time(t.first))), ("last", .string(time(t.last))), ("events", .int(t.events)),
+                ("events_per_second", .number(rate)),
+            ])
+            return (("event_times", json), "\(time(t.first)) .. \(time(t.last)), \(rate.map { num($0) } ?? "-") events/s")
+        }
         let header = ["feature", "kind", "edges (PSI/fine)", "count", "missing", "reference"]
         var text = "reference profile \(path) (format \(version(bytes)), \(bytes.count) bytes, fingerprint \(hex32(p.fingerprint)))\n"
         text += "binning: \(p.binning.psiBins) PSI bins, \(p.binning.ksBins) KS bins, top \(p.binning.topK) categories; model path: \(p.modelPath ?? "- (one model, default)")\n"
@@ -100,11 +112,13 @@ public struct FileInspection: Sendable {
         for name in p.models.keys.sorted() {
             let m = p.models[name]!
             let f = features(m)
-            models.append(.object([("model", .string(name)), ("events", .int(m.events))] + f.json))
-            text += "\nmodel \(name): \(m.events) events\n" + table(header, f.rows)
+            let times = eventTimes(m)
+            models.append(.object([("model", .string(name)), ("events", .int(m.events)), times.json] + f.json))
+            text += "\nmodel \(name): \(m.events) events, \(times.text)\n" + table(header, f.rows)
         }
         let pooled = features(p.pooled)
-        text += "\npooled (models the reference never saw): \(p.pooled.events) events\n" + table(header, pooled.rows)
+        let pooledTimes = eventTimes(p.pooled)
+        text += "\npooled (models the reference never saw): \(p.pooled.events) events, \(pooledTimes.text)\n" + table(header, pooled.rows)
         let json = JSONValue.object([
             ("file", .string(path)), ("kind", .string("profile")), ("format", .string(version(bytes))), ("bytes", .int(bytes.count)),
             ("fingerprint", .string(hex32(p.fingerprint))),
@@ -113,7 +127,7 @@ public struct FileInspection: Sendable {
             ("numeric_features", .array(p.numericPaths.map { .string($0) })),
             ("categorical_features", .array(p.categoricalPaths.map { .string($0) })),
             ("models", .array(models)),
-            ("pooled", .object([("events", .int(p.pooled.events))] + pooled.json)),
+            ("pooled", .object([("events", .int(p.pooled.events)), pooledTimes.json] + pooled.json)),
         ])
         return FileInspection(kind: "profile", json: json.render(), text: text)
     }
@@ -139,6 +153,45 @@ public struct FileInspection: Sendable {
         text += "\n" + table(["partition", "next offset"], names.map { [$0, "\(c.positions[$0]!)"] })
         if !counters.isEmpty { text += "\n" + table(["counter", "value"], counters.map { [$0, "\(c.counters[$0]!)"] }) }
         return FileInspection(kind: "checkpoint", json: json.render(), text: text)
+    }
+
+    // MARK: - Scale-out records
+
+    /// A record of a scaled-out run's state topic (saved from the topic's value).
+    static func partitionState(_ path: String, _ bytes: [UInt8], _ p: PartitionState) -> FileInspection {
+        let json = JSONValue.object([
+            ("file", .string(path)), ("kind", .string("partition_state")), ("format", .string(version(bytes))), ("bytes", .int(bytes.count)),
+            ("partition", .string(p.partition)), ("next_offset", .int(p.nextOffset)),
+            ("profile_fingerprint", .string(hex32(p.profileFingerprint))), ("settings", .string(p.settings)),
+            ("counters", .object([("messages", .int(p.counts.messages)), ("late", .int(p.counts.late)), ("rejected", .int(p.counts.rejected))])),
+            ("aggregates_bytes", .int(p.aggregates.count)),
+        ])
+        var text = "partition state \(path) (format \(version(bytes)), \(bytes.count) bytes)\n"
+        text += "partition \(p.partition), next offset \(p.nextOffset), profile fingerprint \(hex32(p.profileFingerprint))\n"
+        text += "settings: \(p.settings)\n"
+        text += "messages \(p.counts.messages), late \(p.counts.late), rejected \(p.counts.rejected); open aggregates \(p.aggregates.count) bytes\n"
+        return FileInspection(kind: "partition_state", json: json.render(), text: text)
+    }
+
+    /// A record of a scaled-out run's partials topic (saved from the topic's value). Its window
+    /// shares are binned by the reference profile, which is not at hand here: only the header is read.
+    static func partial(_ path: String, _ bytes: [UInt8]) throws -> FileInspection {
+        let (_, payload) = try FileContainer.decode(.partial, bytes)
+        var r = ByteReader(payload)
+        let partition: String, watermark: Int64
+        do {
+            partition = try r.string()
+            watermark = try r.i64()
+        } catch {
+            throw FormatError("partial aggregate: \(error)")
+        }
+        let mark = watermark == PartialMerger.endOfInput ? "end of input" : time(watermark)
+        let json = JSONValue.object([
+            ("file", .string(path)), ("kind", .string("partial")), ("format", .string(version(bytes))), ("bytes", .int(bytes.count)),
+            ("partition", .string(partition)), ("watermark", .string(mark)),
+        ])
+        let text = "partial aggregate \(path) (format \(version(bytes)), \(bytes.count) bytes)\npartition \(partition), watermark \(mark)\n"
+        return FileInspection(kind: "partial", json: json.render(), text: text)
     }
 
     // MARK: - Snapshots

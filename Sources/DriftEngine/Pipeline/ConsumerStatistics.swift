@@ -1,3 +1,5 @@
+import DriftKafka
+import Logging
 import Foundation
 
 /// Reads what Driftline uses from librdkafka's statistics JSON (`statistics.interval.ms`).
@@ -20,5 +22,30 @@ enum ConsumerStatistics {
             }
         }
         return lag
+    }
+}
+
+/// librdkafka reports a broker that is down again on every retry: the log gets the first
+/// error and then at most one line per 5 seconds (the errors are counted either way).
+struct KafkaErrorNotices {
+    let clock = ContinuousClock()
+    var last: ContinuousClock.Instant?
+
+    mutating func report(_ error: KafkaError, to logger: Logger) {
+        let now = clock.now
+        if let last, now - last <= .seconds(5) { return }
+        last = now
+        logger.warning("kafka: \(error)")
+    }
+}
+
+extension KafkaConsumer {
+    /// Leaves the group after a failure without running the rebalance callbacks: they hold a
+    /// session that is going away, whose state in memory may be ahead of what it saved.
+    func abandon() {
+        onAssign = nil
+        onRevoke = nil
+        onStatistics = nil
+        try? close()
     }
 }

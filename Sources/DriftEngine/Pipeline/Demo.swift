@@ -81,7 +81,7 @@ public enum Demo {
         options.logger = logger
         // The example config's rules, printed and written to the demo directory.
         config.alerts.sinks = [.stdout, .file(alertsPath(directory))]
-        options.alerts = try config.makeAlerting(print: onAlert)
+        options.alerts = try config.makeAlerting(print: onAlert, logger: logger)
         options.extraProperties = ["log_level": "3"]
         let summary = try live.run(options: options)
         try snapshots.close()

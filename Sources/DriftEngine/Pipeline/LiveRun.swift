@@ -22,6 +22,10 @@ public struct LiveSummary: Sendable {
     public var lastCheckpointBytes = 0
     /// Alert state changes (firing and resolved) emitted.
     public var alertChanges = 0
+    /// Partial-aggregate records published (a scaled-out worker).
+    public var partials = 0
+    /// Records of the partials topic that could not be read (a scaled-out evaluator).
+    public var badPartials = 0
     /// The checkpoint the run resumed from.
     public var restoredFrom: String?
     public var seconds: Double = 0
@@ -42,6 +46,8 @@ public struct LiveSummary: Sendable {
         }
         s += "\nwindows closed \(windowsClosed) (\(driftedWindows) with drift), result records \(resultRecords)"
         if alertChanges > 0 { s += ", alert changes \(alertChanges)" }
+        if partials > 0 { s += "\npartial aggregates published \(partials)" }
+        if badPartials > 0 { s += "\nunreadable partials records skipped \(badPartials)" }
         s += "\ncheckpoints \(checkpoints) (last \(lastCheckpointBytes) bytes)"
         if checkpointFailures > 0 { s += ", \(checkpointFailures) failed" }
         if commitFailures > 0 { s += ", offset commits failed \(commitFailures) times" }
@@ -80,6 +86,10 @@ public final class LiveRun {
         public var shouldStop: () -> Bool = { false }
         /// Called with every closed window.
         public var onWindow: ((ClosedWindow) throws -> Void)?
+        /// Called first thing in every checkpoint, to make durable what ``onWindow`` wrote and
+        /// is not durable when written (snapshots produced to Kafka); when it throws, the
+        /// checkpoint fails and no offset is committed.
+        public var beforeCheckpoint: (() throws -> Void)?
         /// Where the run reports what happens (assignments, resumes, failed checkpoints, Kafka errors).
         public var logger = Logger(label: "driftline.run", factory: { _ in SwiftLogNoOpLogHandler() })
         /// Alert rules and sinks; their state is checkpointed with the windows.
@@ -90,6 +100,8 @@ public final class LiveRun {
         public var status: ((LiveSummary) -> Void)?
         /// Extra librdkafka properties over the config's (tests use short timeouts).
         public var extraProperties: [String: String] = [:]
+        /// One process does everything, or one of several workers, or the evaluator.
+        public var role = Role.all
         public init() {}
     }
 
@@ -121,9 +133,32 @@ public final class LiveRun {
         DriftDecision(psi: config.drift.psi, pValue: config.drift.ksPValue, minCount: config.drift.minCount)
     }
 
+    /// What a `driftline run` process does (`--role`).
+    public enum Role: String, Sendable, CaseIterable {
+        /// Consume, window, evaluate and emit in one process.
+        case all
+        /// Consume and window the assigned partitions; publish their partial aggregates and
+        /// keep their state in the state topic (``WorkerSession``).
+        case worker
+        /// Merge the partial aggregates and emit the results (``EvaluatorSession``).
+        case evaluator
+    }
+
     public func run(options: Options) throws -> LiveSummary {
-        let session = try LiveSession(run: self, options: options)
-        return try session.run()
+        switch options.role {
+        case .all: return try LiveSession(run: self, options: options).run()
+        case .worker: return try WorkerSession(run: self, options: options).run()
+        case .evaluator: return try EvaluatorSession(run: self, options: options).run()
+        }
+    }
+
+    /// The librdkafka properties of the run's clients: the config's, consumer lag statistics,
+    /// then the options' extra ones.
+    func clientProperties(_ options: Options) -> [String: String] {
+        var properties = config.kafka.properties
+        if properties["statistics.interval.ms"] == nil { properties["statistics.interval.ms"] = "5000" }
+        for (k, v) in options.extraProperties { properties[k] = v }
+        return properties
     }
 }
 
@@ -153,9 +188,8 @@ final class LiveSession {
     var dirty = false
     var assigned = false
     var consumer: KafkaConsumer?
-    var lastErrorNotice: ContinuousClock.Instant
-    /// Checkpoints failed in a row, the last reason logged and when.
-    var failureStreak: (failures: Int, reason: String, logged: ContinuousClock.Instant)?
+    var kafkaErrors = KafkaErrorNotices()
+    var checkpointFailures = CheckpointFailureLog()
 
     var config: DriftlineConfig { live.config }
     var schema: EventSchema { live.config.input }
@@ -166,7 +200,6 @@ final class LiveSession {
         started = clock.now
         now = started
         lastAnyMessage = started
-        lastErrorNotice = started - .seconds(60)
         let config = run.config
         store = try CheckpointStore(directory: config.resolve(config.checkpoint.directory))
         fingerprint = run.profile.fingerprint
@@ -258,50 +291,23 @@ final class LiveSession {
         let began = clock.now
         var w = ByteWriter()
         aggregator.encode(to: &w)
-        defer {
-            options.metrics?.set("driftline_checkpoint_duration_seconds", seconds(clock.now - began))
-            options.metrics?.set("driftline_checkpoint_bytes", Double(summary.lastCheckpointBytes))
-            options.metrics?.setTotal("driftline_checkpoints_total", to: Int64(summary.checkpoints))
-            options.metrics?.setTotal("driftline_checkpoint_failures_total", to: Int64(summary.checkpointFailures))
-            options.metrics?.setTotal("driftline_offset_commit_failures_total", to: Int64(summary.commitFailures))
-        }
+        defer { summary.publishCheckpoint(to: options.metrics, seconds: (clock.now - began).seconds) }
         do {
-            try results?.sync()
-            try deadLetters.sync()
-            try options.alerts?.sync()
-            var next = Checkpoint(
-                sequence: sequence + 1, profileFingerprint: fingerprint, settings: live.settings, positions: positions,
-                aggregates: w.bytes, resultsLength: results?.bytesWritten, deadLetterLength: deadLetters.length,
-                counters: counters)
-            if let alerts = options.alerts {
-                var a = ByteWriter()
-                alerts.encodeState(to: &a)
-                next.alertState = a.bytes
-                next.alertsLength = alerts.fileLength
+            summary.lastCheckpointBytes = try store.write(results: results, deadLetters: deadLetters, options: options) {
+                Checkpoint(
+                    sequence: sequence + 1, profileFingerprint: fingerprint, settings: live.settings, positions: positions,
+                    aggregates: w.bytes, resultsLength: results?.bytesWritten, deadLetterLength: deadLetters.length,
+                    counters: counters)
             }
-            summary.lastCheckpointBytes = try store.write(next)
             sequence += 1
             summary.checkpoints += 1
             dirty = false
-            if let streak = failureStreak {
-                options.logger.notice("checkpoint \(sequence) written after \(streak.failures) failed attempts; offsets are committed again")
-                failureStreak = nil
-            }
+            checkpointFailures.succeeded(sequence, logger: options.logger)
         } catch {
             // Policy: keep running and say so; offsets are not committed without a durable
-            // checkpoint, so nothing is lost, a restart only redoes more work. One line per
-            // streak of failures (again when the reason changes, or after a minute), not one
-            // per interval.
+            // checkpoint, so nothing is lost, a restart only redoes more work.
             summary.checkpointFailures += 1
-            let reason = "\(error)"
-            if let streak = failureStreak, streak.reason == reason, clock.now - streak.logged < .seconds(60) {
-                failureStreak!.failures += 1
-            } else {
-                let failures = (failureStreak?.failures ?? 0) + 1
-                failureStreak = (failures, reason, clock.now)
-                let attempts = failures > 1 ? " (\(failures) attempts in a row)" : ""
-                options.logger.error("checkpoint failed\(attempts), running on without checkpoints; offsets are not committed until one succeeds: \(reason)")
-            }
+            checkpointFailures.failed(error, logger: options.logger)
             return
         }
         guard let consumer else { return }
@@ -361,10 +367,7 @@ final class LiveSession {
             break
         case .error(let error):
             summary.kafkaErrors += 1
-            if clock.now - lastErrorNotice > .seconds(5) {
-                lastErrorNotice = clock.now
-                options.logger.warning("kafka: \(error)")
-            }
+            kafkaErrors.report(error, to: options.logger)
         }
     }
 
@@ -380,13 +383,9 @@ final class LiveSession {
     }
 
     func run() throws -> LiveSummary {
-        var properties = config.kafka.properties
-        // Consumer lag comes from librdkafka's statistics.
-        if properties["statistics.interval.ms"] == nil { properties["statistics.interval.ms"] = "5000" }
-        for (k, v) in options.extraProperties { properties[k] = v }
         let kafka = try KafkaConsumer(.init(
             bootstrapServers: config.kafka.brokers, groupID: config.kafka.group, topics: config.kafka.topics,
-            properties: properties))
+            properties: live.clientProperties(options)))
         consumer = kafka
         kafka.onAssign = { [unowned self] in assign($0) }
         kafka.onRevoke = { [unowned self] in revoke($0) }
@@ -396,14 +395,9 @@ final class LiveSession {
         do {
             try consume(kafka)
         } catch {
-            // Leave the group without the revoke callback: after a failure (an output that
-            // cannot be written, say) the state in memory may be ahead of what reached the
-            // files, so it is not checkpointed; a restart resumes from the last checkpoint.
-            // The callbacks hold this session unowned and must not outlive the throw.
-            kafka.onAssign = nil
-            kafka.onRevoke = nil
-            kafka.onStatistics = nil
-            try? kafka.close()
+            // Without this the session went away under callbacks that hold it unowned, and
+            // closing the consumer on the way out crashed instead of printing the error.
+            kafka.abandon()
             consumer = nil
             throw error
         }
@@ -464,8 +458,8 @@ final class LiveSession {
         try deadLetters.close()
         try options.alerts?.close()
         publishMetrics()
-        summary.seconds = seconds(clock.now - started)
-        if let firstMessage { summary.activeSeconds = seconds(lastAnyMessage - firstMessage) }
+        summary.seconds = (clock.now - started).seconds
+        if let firstMessage { summary.activeSeconds = (lastAnyMessage - firstMessage).seconds }
     }
 
     func publishMetrics() {
@@ -479,9 +473,6 @@ final class LiveSession {
         metrics.setTotal("driftline_kafka_errors_total", to: Int64(summary.kafkaErrors))
     }
 
-    func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-    }
 }
 
 extension LiveRun {
@@ -527,6 +518,30 @@ extension LiveRun {
         try consumer.close()
         let active = first.map { last - $0 } ?? .zero
         return (messages, bytes, Double(active.components.seconds) + Double(active.components.attoseconds) / 1e18, checksum)
+    }
+}
+
+/// Logs failed checkpoints one line per streak (again when the reason changes, or after a
+/// minute) rather than one per interval, and the first success after a streak.
+struct CheckpointFailureLog {
+    var failures = 0
+    var reason = ""
+    var logged = ContinuousClock.now
+
+    mutating func failed(_ error: any Error, logger: Logger) {
+        failures += 1
+        let now = ContinuousClock.now
+        let text = "\(error)"
+        guard failures == 1 || text != reason || now - logged >= .seconds(60) else { return }
+        (reason, logged) = (text, now)
+        let attempts = failures > 1 ? " (\(failures) attempts in a row)" : ""
+        logger.error("checkpoint failed\(attempts), running on without checkpoints; offsets are not committed until one succeeds: \(text)")
+    }
+
+    mutating func succeeded(_ sequence: UInt64, logger: Logger) {
+        guard failures > 0 else { return }
+        logger.notice("checkpoint \(sequence) written after \(failures) failed attempts; offsets are committed again")
+        failures = 0
     }
 }
 

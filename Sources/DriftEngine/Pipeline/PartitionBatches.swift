@@ -33,8 +33,10 @@ struct PartitionBatches {
     /// `future_timestamp`): the caller moves them from accepted to rejected.
     ///
     /// - Returns: The numbers of late and of future events.
+    /// - Parameter counted: Called per fed partition (slot) with its late and future events.
     mutating func feed(
-        _ aggregator: inout PartitionedAggregator, deadLetters: DeadLetterWriter, source: (String) -> String
+        _ aggregator: inout PartitionedAggregator, deadLetters: DeadLetterWriter, source: (String) -> String,
+        counted: (_ slot: Int, _ late: Int64, _ future: Int64) -> Void = { _, _, _ in }
     ) throws -> (late: Int64, future: Int64) {
         var late: Int64 = 0
         var future: Int64 = 0
@@ -51,13 +53,17 @@ struct PartitionBatches {
                     if lateError == nil { lateError = error }
                 }
             }
+            var slotLate: Int64 = 0, slotFuture: Int64 = 0
             aggregator.add(batch, partition: name, late: { row in
-                late += 1
+                slotLate += 1
                 deadLetter(row, .late)
             }, future: { row in
-                future += 1
+                slotFuture += 1
                 deadLetter(row, .futureTimestamp)
             })
+            late += slotLate
+            future += slotFuture
+            counted(s, slotLate, slotFuture)
             batches[s].removeAll()
             if let lateError { throw lateError }
         }

@@ -7,6 +7,7 @@ import Darwin
 #endif
 import DriftCore
 import DriftStats
+import Logging
 
 /// Thrown by `--strict` at the first unusable event.
 public struct StrictModeStop: Error, CustomStringConvertible {
@@ -49,7 +50,6 @@ public struct ReplaySummary: Sendable {
         }
         s += "\nwindows closed \(windowsClosed) (\(driftedWindows) with drift), result records \(resultRecords)"
         if alertChanges > 0 { s += ", alert changes \(alertChanges)" }
-        for w in warnings { s += "\nwarning: \(w)" }
         if seconds > 0 {
             let rate = Double(accepted) / seconds
             s += "\n\(String(format3(seconds))) s, \(Int(rate)) events/s, \(Int(Double(inputBytes) / seconds / 1e6)) MB/s"
@@ -80,6 +80,9 @@ public final class Replay {
         public var alerts: Alerting?
         /// Prometheus metrics, updated on every closed window.
         public var metrics: PipelineMetrics?
+        /// Where the replay reports what the user should know about the inputs (as it happens;
+        /// ``ReplaySummary/warnings`` keeps them too).
+        public var logger = Logger(label: "driftline.replay", factory: { _ in SwiftLogNoOpLogHandler() })
         public init() {}
     }
 
@@ -247,7 +250,7 @@ public final class Replay {
         try results?.close()
         try deadLetters.close()
         summary.inputBytes = bytesBefore
-        summary.seconds = seconds(since: started)
+        summary.seconds = (clock.now - started).seconds
         try options.alerts?.close()
         return summary
     }
@@ -318,7 +321,9 @@ extension Replay {
                 options.progress?(bytesBefore + reader.fileBytesRead, totalBytes, summary.accepted)
             }
             if reader.truncated || !reader.endedCleanly {
-                summary.warnings.append("\(path) ends without its end entry (the recorder did not stop cleanly); its \(reader.entries) complete entries were replayed")
+                let warning = "\(path) ends without its end entry (the recorder did not stop cleanly); its \(reader.entries) complete entries were replayed"
+                summary.warnings.append(warning)
+                options.logger.warning("\(warning)")
             }
             bytesBefore += reader.fileBytesRead
         }
@@ -328,7 +333,7 @@ extension Replay {
         try results?.close()
         try deadLetters.close()
         summary.inputBytes = bytesBefore
-        summary.seconds = seconds(since: started)
+        summary.seconds = (clock.now - started).seconds
         try options.alerts?.close()
         return summary
     }
@@ -378,12 +383,4 @@ func await_sleep(until deadline: ContinuousClock.Instant, clock: ContinuousClock
     var request = timespec(tv_sec: Int(s), tv_nsec: Int(atto / 1_000_000_000))
     var remainder = timespec()
     while nanosleep(&request, &remainder) != 0 && errno == EINTR { request = remainder }
-}
-
-extension Replay {
-    /// Seconds on the continuous clock since `start`.
-    func seconds(since start: ContinuousClock.Instant) -> Double {
-        let elapsed = ContinuousClock.now - start
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-    }
 }

@@ -61,7 +61,7 @@ public enum Recorder {
             options.logger.info("assigned \(partitions.map(\.description).joined(separator: ", "))")
             return [:]
         }
-        var lastErrorNotice = clock.now - .seconds(60)
+        var kafkaErrors = KafkaErrorNotices()
         var lastStatus = clock.now
         var done = false
         while !done && !options.shouldStop() {
@@ -79,10 +79,7 @@ public enum Recorder {
                     break
                 case .error(let error):
                     summary.kafkaErrors += 1
-                    if clock.now - lastErrorNotice > .seconds(5) {
-                        lastErrorNotice = clock.now
-                        options.logger.warning("kafka: \(error)")
-                    }
+                    kafkaErrors.report(error, to: options.logger)
                 }
             }
             if let failure { throw failure }

@@ -15,12 +15,7 @@ import DriftStats
 /// Directories are created 0700 and files 0600: snapshots hold aggregates of production data.
 public final class SnapshotWriter {
     public let directory: String
-    let schema: EventSchema
-    let profile: ReferenceProfile
-    let fingerprint: UInt32
-    /// Per feature path, its kind and index in the config order of ``ClosedWindow/numeric`` and
-    /// ``ClosedWindow/categorical``.
-    let slots: [String: (numeric: Bool, index: Int)]
+    let encoder: SnapshotEncoder
     var knownDays: Set<String> = []
     var closed = false
     /// Snapshot files written.
@@ -31,27 +26,22 @@ public final class SnapshotWriter {
     ///     gives the order of the window summaries.
     /// - Throws: ``ProfileMismatch`` when the profile lacks a feature of the schema,
     ///   ``FileError`` when the directory cannot be created.
-    public init(directory: String, profile: ReferenceProfile, schema: EventSchema) throws {
-        try profile.validate(schema: schema, binning: profile.binning)
-        var dir = directory
-        while dir.count > 1 && dir.hasSuffix("/") { dir.removeLast() }
-        self.directory = dir
-        self.schema = schema
-        self.fingerprint = profile.fingerprint
-        self.profile = profile.selecting(schema: schema)
-        var slots: [String: (numeric: Bool, index: Int)] = [:]
-        for (i, p) in schema.numeric.enumerated() { slots[p] = (true, i) }
-        for (i, p) in schema.categorical.enumerated() { slots[p] = (false, i) }
-        self.slots = slots
-        try Self.makeDirectory(dir)
+    public convenience init(directory: String, profile: ReferenceProfile, schema: EventSchema) throws {
+        try self.init(directory: directory, encoder: SnapshotEncoder(profile: profile, schema: schema))
     }
 
     /// For the commands: a writer for a config's windows, or a one-line reason why there is none.
     public convenience init(directory: String, config: DriftlineConfig, profile: ReferenceProfile?) throws {
-        guard let profile else {
-            throw ConfigError("config: --snapshots needs `reference.profile` (a reference built from the stream is not kept for snapshots)")
-        }
-        try self.init(directory: directory, profile: profile, schema: config.input)
+        try self.init(directory: directory, encoder: SnapshotEncoder(config: config, profile: profile))
+    }
+
+    /// - Throws: ``FileError`` when the directory cannot be created.
+    public init(directory: String, encoder: SnapshotEncoder) throws {
+        var dir = directory
+        while dir.count > 1 && dir.hasSuffix("/") { dir.removeLast() }
+        self.directory = dir
+        self.encoder = encoder
+        try Self.makeDirectory(dir)
     }
 
     /// An `onWindow` hook that runs `previous` (if any), then writes the window.
@@ -64,21 +54,7 @@ public final class SnapshotWriter {
 
     /// The snapshot of a closed window.
     public func snapshot(of window: ClosedWindow) -> WindowSnapshot {
-        let reference = profile.reference(forModel: window.model)
-        let features = window.results.map { result -> FeatureSnapshot in
-            let slot = slots[result.feature]!
-            let distribution: FeatureSnapshot.Distribution
-            if slot.numeric {
-                distribution = .numeric(window: window.numeric[slot.index], reference: reference.numeric[slot.index].psi)
-            } else {
-                let r = reference.categorical[slot.index]
-                distribution = .categorical(window: window.categorical[slot.index], reference: r.counts, categories: r.dictionary.categories)
-            }
-            return FeatureSnapshot(feature: result.feature, drift: result.drift, metrics: result.metrics, distribution: distribution)
-        }
-        return WindowSnapshot(
-            model: window.model, start: window.start, end: window.end, events: window.events, profileFingerprint: fingerprint,
-            features: features)
+        encoder.snapshot(of: window)
     }
 
     /// Makes the window's snapshot durable.
@@ -88,7 +64,7 @@ public final class SnapshotWriter {
     @discardableResult
     public func write(_ window: ClosedWindow) throws -> String {
         guard !closed else { throw FileError("snapshot writer for \(directory) is closed") }
-        let bytes = try snapshot(of: window).fileBytes()
+        let bytes = try encoder.fileBytes(of: window)
         let (day, name) = SnapshotFileName.relativePath(model: window.model, start: window.start, end: window.end)
         let dayPath = directory + "/" + day
         if !knownDays.contains(day) {

@@ -166,7 +166,7 @@ extension WindowSnapshot {
     public init(fileBytes: [UInt8]) throws(FormatError) {
         let (header, payload) = try FileContainer.decode(.snapshot, fileBytes)
         do {
-            try self.init(payload: payload, allowTrailing: header.minor > FileContainer.minorVersion)
+            try self.init(payload: payload, allowTrailing: header.minor > FileContainer.Kind.snapshot.minorVersion)
         } catch {
             throw FormatError("invalid snapshot payload: \(error)")
         }

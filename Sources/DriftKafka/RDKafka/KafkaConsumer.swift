@@ -116,7 +116,7 @@ public final class KafkaConsumer {
 
     /// `EAGER`, `COOPERATIVE` or `NONE` (before the first join).
     public var rebalanceProtocol: String {
-        client.withUnsafeHandle { String(cString: rd_kafka_rebalance_protocol($0)) }
+        client.withUnsafeHandle { rd_kafka_rebalance_protocol($0).map { String(cString: $0) } ?? "NONE" }
     }
 
     let client: RDKafkaClient
@@ -293,6 +293,30 @@ public final class KafkaConsumer {
         return (low, high)
     }
 
+    /// Reads partitions without a group (for a consumer made without topics): replaces the
+    /// assignment with `offsets` (`rd_kafka_assign`); nothing is committed for them.
+    public func assign(_ offsets: [TopicPartition: Int64]) throws(KafkaError) {
+        let list = makeList(offsets)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        try RDKafka.check(client.withUnsafeHandle { rd_kafka_assign($0, list) }, context: "assigning partitions")
+        callbacks.assignment = Set(offsets.keys)
+    }
+
+    /// The partition's low and high watermarks, asked of its leader.
+    public func queryWatermarks(_ partition: TopicPartition, timeoutMilliseconds: Int32 = 10_000) throws(KafkaError) -> (low: Int64, high: Int64) {
+        var low: Int64 = -1, high: Int64 = -1
+        let code = client.withUnsafeHandle {
+            rd_kafka_query_watermark_offsets($0, partition.topic, partition.partition, &low, &high, timeoutMilliseconds)
+        }
+        try RDKafka.check(code, context: "querying the watermarks of \(partition)")
+        return (low, high)
+    }
+
+    /// The cluster's topics and their partition counts.
+    public func metadata(timeoutMilliseconds: Int32 = 10_000) throws(KafkaError) -> ClusterMetadata {
+        try client.metadata(timeoutMilliseconds: timeoutMilliseconds)
+    }
+
     /// Leaves the group: runs the revoke callback for the assigned partitions and closes the
     /// consumer (`rd_kafka_consumer_close`). Idempotent.
     public func close() throws(KafkaError) {
@@ -335,7 +359,8 @@ final class ConsumerCallbacks {
     }
 
     func rebalance(_ handle: OpaquePointer, _ code: rd_kafka_resp_err_t, _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) {
-        let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
+        // NULL once the consumer has left the group (a revoke while it closes).
+        let cooperative = rd_kafka_rebalance_protocol(handle).map { String(cString: $0) } == "COOPERATIVE"
         var partitions: [TopicPartition] = []
         for i in 0..<Int(list.pointee.cnt) {
             let element = list.pointee.elems[i]

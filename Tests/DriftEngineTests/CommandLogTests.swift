@@ -1,0 +1,51 @@
+import Foundation
+import Testing
+
+/// `--log-format` on `profile` and `replay`, through the `driftline` executable.
+@Suite struct CommandLogTests {
+    /// Every line of `text` as a JSON object.
+    func jsonLines(_ text: String) throws -> [[String: String]] {
+        try text.split(separator: "\n").map { line in
+            try #require(
+                try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String], "not a JSON log line: \(line)")
+        }
+    }
+
+    @Test func jsonLogsOfProfileAndReplayAreJSONLinesOnly() throws {
+        let scenario = try VolumeScenario()
+        let scratch = scenario.scratch
+        let profile = try DriftlineBinary.run([
+            "profile", "--config", scenario.configPath, "--input", scratch.file("reference.ndjson"),
+            "--output", scratch.file("reference.drp"), "--log-format", "json",
+        ])
+        #expect(profile.status == 0)
+        let profileLines = try jsonLines(profile.stderr)
+        #expect(profileLines.count == 1)
+        #expect(profileLines.first?["logger"] == "driftline.profile" && profileLines.first?["level"] == "info")
+        #expect(profileLines.first?["message"]?.hasPrefix("profile \(scratch.file("reference.drp")): 3601 events") == true)
+
+        // A profile without event times: each volume rule says once that it is skipped.
+        try scenario.dropEventTimes()
+        let replay = try DriftlineBinary.run([
+            "replay", "--config", scenario.configPath, "--input", try scenario.writeStream(), "--log-format", "json",
+        ])
+        #expect(replay.status == 0)
+        let lines = try jsonLines(replay.stderr)
+        #expect(lines.allSatisfy { $0["logger"] == "driftline.replay" && $0["ts"]?.hasSuffix("Z") == true })
+        #expect(lines.filter { $0["level"] == "warning" }.compactMap { $0["message"] }.map { $0.contains("volume_ratio") } == [true, true])
+        let summary = try #require(lines.last)
+        #expect(summary["level"] == "info")
+        #expect(summary["message"]?.contains("windows closed 8 (0 with drift)") == true)
+    }
+
+    @Test func humanLogsKeepTheSummaryAsItIs() throws {
+        let scenario = try VolumeScenario()
+        try scenario.dropEventTimes()
+        let replay = try DriftlineBinary.run(["replay", "--config", scenario.configPath, "--input", try scenario.writeStream()])
+        #expect(replay.status == 0)
+        let lines = replay.stderr.split(separator: "\n")
+        #expect(lines.filter { $0.contains(" WARNING alert rule `traffic-") }.count == 2)
+        #expect(lines.contains { $0.hasPrefix("windows closed 8 (0 with drift)") })
+        #expect(lines.first { $0.hasPrefix("lines 2100: accepted 2100, rejected 0") } != nil)
+    }
+}
