@@ -28,6 +28,7 @@ final class EvaluatorSession {
     var nextOffset: Int64 = -1
     var consumer: KafkaConsumer?
     var dirty = false
+    var checkpointFailures = CheckpointFailureLog()
     var assigned = false
     var lastMessage: ContinuousClock.Instant
     var firstMessage: ContinuousClock.Instant?
@@ -186,14 +187,17 @@ final class EvaluatorSession {
             sequence += 1
             summary.checkpoints += 1
             dirty = false
+            checkpointFailures.succeeded(sequence, logger: options.logger)
         } catch {
             summary.checkpointFailures += 1
-            options.logger.error("checkpoint failed (offsets not committed; will retry): \(error)")
+            checkpointFailures.failed(error, logger: options.logger)
             return
         }
         guard let consumer, nextOffset >= 0 else { return }
         do {
+            FaultInjection.reached(.commitBefore)
             try consumer.commit([TopicPartition(partialsTopic, 0): nextOffset])
+            FaultInjection.reached(.commitAfter)
         } catch {
             summary.commitFailures += 1
             options.logger.warning("offset commit failed (the checkpoint holds the offset; will retry): \(error)")

@@ -266,7 +266,9 @@ final class WorkerSession {
             offsets[pending.partitions[s]] = slots[s].nextOffset
         }
         do {
+            FaultInjection.reached(.commitBefore)
             try consumer.commit(offsets)
+            FaultInjection.reached(.commitAfter)
         } catch {
             // The state topic holds the offsets; the committed ones only show the lag.
             summary.commitFailures += 1
