@@ -25,10 +25,12 @@ import Testing
         let total = topic.lines.count
         let outcome = Mutex<Result<LiveSummary, any Error>?>(nil)
         let finished = Mutex<Date?>(nil)
+        let consumed = Mutex<Int64>(0)
         let runner = Thread {
             var options = LiveRun.Options()
             options.resultsPath = topic.scratch.file("faulted.jsonl")
             options.maxMessages = Int64(total)
+            options.status = { summary in consumed.withLock { $0 = summary.messages } }
             // A member that waits out a dead broker must not be thrown out of the group.
             options.extraProperties = ["session.timeout.ms": "30000"]
             let result = Result { try LiveRun(config: config, profile: profile).run(options: options) }
@@ -39,6 +41,12 @@ import Testing
         let slices = 16
         for k in 0..<slices {
             try topic.produce(total * k / slices..<total * (k + 1) / slices)
+            // The fault must hit a member that consumes, not one still joining the group (the
+            // embedded broker's first join takes ~3 s): go on once the first slice is read.
+            if k == 0 {
+                let joined = Date().addingTimeInterval(30)
+                while consumed.withLock({ $0 }) == 0 && Date() < joined { usleep(50_000) }
+            }
             if k == 5 { try inject(topic) }
             usleep(100_000)
         }
