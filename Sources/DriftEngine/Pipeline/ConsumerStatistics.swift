@@ -48,4 +48,16 @@ extension KafkaConsumer {
         onStatistics = nil
         try? close()
     }
+
+    /// Runs a session's poll loop; when it throws, leaves the group with ``abandon()`` (the
+    /// callbacks hold the session unowned, and closing with them attached once it is gone
+    /// crashed) and rethrows.
+    func consumeOrAbandon(_ loop: (KafkaConsumer) throws -> Void) throws {
+        do {
+            try loop(self)
+        } catch {
+            abandon()
+            throw error
+        }
+    }
 }

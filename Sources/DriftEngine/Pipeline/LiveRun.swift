@@ -392,15 +392,7 @@ final class LiveSession {
         kafka.onStatistics = { [unowned self] json in
             if let lag = ConsumerStatistics.lag(json) { summary.lag = lag }
         }
-        do {
-            try consume(kafka)
-        } catch {
-            // Without this the session went away under callbacks that hold it unowned, and
-            // closing the consumer on the way out crashed instead of printing the error.
-            kafka.abandon()
-            consumer = nil
-            throw error
-        }
+        try kafka.consumeOrAbandon(consume)
         return summary
     }
 

@@ -224,13 +224,7 @@ final class EvaluatorSession {
             return nextOffset >= 0 ? Dictionary(uniqueKeysWithValues: mine.map { ($0, nextOffset) }) : [:]
         }
         kafka.onRevoke = { [unowned self] _ in if dirty { checkpoint() } }
-        do {
-            try consume(kafka)
-        } catch {
-            kafka.abandon()
-            consumer = nil
-            throw error
-        }
+        try kafka.consumeOrAbandon(consume)
         return summary
     }
 

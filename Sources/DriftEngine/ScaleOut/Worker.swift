@@ -307,13 +307,7 @@ final class WorkerSession {
         kafka.onStatistics = { [unowned self] json in
             if let lag = ConsumerStatistics.lag(json) { summary.lag = lag }
         }
-        do {
-            try consume(kafka)
-        } catch {
-            kafka.abandon()
-            consumer = nil
-            throw error
-        }
+        try kafka.consumeOrAbandon(consume)
         return summary
     }
 
