@@ -34,6 +34,8 @@ final class EvaluatorSession {
     var firstMessage: ContinuousClock.Instant?
     /// When the first share of each pending window end arrived (for the grace).
     var firstShare: [EpochMicroseconds: ContinuousClock.Instant] = [:]
+    /// Partials records deleted before they were read.
+    var lostPartials = 0
     var kafkaErrors = KafkaErrorNotices()
 
     var config: DriftlineConfig { live.config }
@@ -107,6 +109,12 @@ final class EvaluatorSession {
         switch event {
         case .message(let m):
             guard m.offset >= nextOffset else { return }
+            if nextOffset >= 0 && m.offset > nextOffset {
+                // The idempotent producers leave no gaps: records were deleted (retention)
+                // before they were read, and their shares are missing from their windows.
+                lostPartials += Int(m.offset - nextOffset)
+                options.logger.error("partials \(position): offsets \(nextOffset)..<\(m.offset) were deleted before they were read (retention shorter than the evaluator's lag?): windows they held shares of are incomplete")
+            }
             nextOffset = m.offset + 1
             summary.messages += 1
             lastMessage = clock.now
@@ -286,5 +294,6 @@ final class EvaluatorSession {
             windowsClosed: summary.windowsClosed, openWindowParts: merger.pendingWindowEnds.count, alertsFiring: options.alerts?.engine.firing)
         metrics.setTotal("driftline_partial_duplicates_total", to: Int64(merger.duplicates))
         metrics.setTotal("driftline_partial_late_shares_total", to: Int64(merger.lateShares))
+        metrics.setTotal("driftline_partials_lost_total", to: Int64(lostPartials))
     }
 }

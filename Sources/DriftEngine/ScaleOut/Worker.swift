@@ -123,7 +123,7 @@ final class WorkerSession {
                 guard let bytes = table[PartitionState.key(group: config.kafka.group, partition: name)] else {
                     aggregator.register(name)
                     // No saved state: the partition has not been counted yet, start at its beginning.
-                    start[tp] = -2
+                    start[tp] = KafkaConsumer.offsetBeginning
                     continue
                 }
                 let state: PartitionState

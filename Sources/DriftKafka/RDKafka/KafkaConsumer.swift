@@ -90,6 +90,9 @@ public final class KafkaConsumer {
         }
     }
 
+    /// The start offset that means a partition's first retained message.
+    public static let offsetBeginning = Int64(RD_KAFKA_OFFSET_BEGINNING)
+
     /// Called when partitions are assigned, before any is fetched; returns the offset to start
     /// each at (missing: the committed offset, else `auto.offset.reset`).
     public var onAssign: (([TopicPartition]) -> [TopicPartition: Int64])? {
