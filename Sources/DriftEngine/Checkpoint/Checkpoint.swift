@@ -286,3 +286,32 @@ extension LiveSummary {
         metrics.setTotal("driftline_offset_commit_failures_total", to: Int64(commitFailures))
     }
 }
+
+extension Checkpoint {
+    /// Brings a resumed run's outputs back to this checkpoint: the alert state restored, the
+    /// alert file and (when asked) the results file cut back to their checkpointed lengths.
+    ///
+    /// - Parameter path: The checkpoint file, for messages.
+    /// - Returns: The results writer, continuing after the checkpointed length.
+    static func resumeOutputs(_ checkpoint: Checkpoint?, path: String?, options: LiveRun.Options) throws -> FileWriter? {
+        if let checkpoint, let alerts = options.alerts, !checkpoint.alertState.isEmpty {
+            var r = ByteReader(checkpoint.alertState)
+            do { try alerts.restoreState(from: &r) } catch { throw FormatError("\(path ?? "checkpoint"): alert state: \(error)") }
+        }
+        let results = try options.resultsPath.map { resultsPath in
+            if let length = checkpoint?.resultsLength { return try FileWriter(path: resultsPath, resumingAt: length) }
+            return try FileWriter(path: resultsPath)
+        }
+        try options.alerts?.start(resumingFileAt: checkpoint?.alertsLength)
+        return results
+    }
+}
+
+extension LiveSummary {
+    /// Takes the window counters of a checkpoint (written under these names by every role).
+    mutating func restoreWindowCounters(_ counters: [String: Int64]) {
+        windowsClosed = Int(counters["windows"] ?? 0)
+        driftedWindows = Int(counters["drifted_windows"] ?? 0)
+        resultRecords = Int(counters["result_records"] ?? 0)
+    }
+}

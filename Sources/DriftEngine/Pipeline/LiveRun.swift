@@ -152,6 +152,23 @@ public final class LiveRun {
         }
     }
 
+    /// A member of `kafka.group` subscribed to `kafka.topics`, with its rebalance callbacks and
+    /// the consumer lag from librdkafka's statistics.
+    func joinGroup(
+        _ options: Options, assign: @escaping ([TopicPartition]) -> [TopicPartition: Int64],
+        revoke: @escaping ([TopicPartition]) -> Void, lag: @escaping ([String: Int64]) -> Void
+    ) throws -> KafkaConsumer {
+        let kafka = try KafkaConsumer(.init(
+            bootstrapServers: config.kafka.brokers, groupID: config.kafka.group, topics: config.kafka.topics,
+            properties: clientProperties(options)))
+        kafka.onAssign = assign
+        kafka.onRevoke = revoke
+        kafka.onStatistics = { json in
+            if let partitions = ConsumerStatistics.lag(json) { lag(partitions) }
+        }
+        return kafka
+    }
+
     /// The librdkafka properties of the run's clients: the config's, consumer lag statistics,
     /// then the options' extra ones.
     func clientProperties(_ options: Options) -> [String: String] {
@@ -229,26 +246,15 @@ final class LiveSession {
             summary.messages = checkpoint.counters["messages"] ?? 0
             summary.accepted = checkpoint.counters["accepted"] ?? 0
             summary.late = checkpoint.counters["late"] ?? 0
-            summary.windowsClosed = Int(checkpoint.counters["windows"] ?? 0)
-            summary.driftedWindows = Int(checkpoint.counters["drifted_windows"] ?? 0)
-            summary.resultRecords = Int(checkpoint.counters["result_records"] ?? 0)
+            summary.restoreWindowCounters(checkpoint.counters)
             for reason in RejectReason.allCases {
                 if let n = checkpoint.counters["rejected." + reason.rawValue] { summary.rejectedByReason[reason] = n }
-            }
-            if let alerts = options.alerts, !checkpoint.alertState.isEmpty {
-                var r = ByteReader(checkpoint.alertState)
-                do { try alerts.restoreState(from: &r) } catch { throw FormatError("\(path): alert state: \(error)") }
             }
             summary.restoredFrom = path
             options.logger.info("resuming from \(path): \(positions.count) partitions, \(aggregator.openWindowParts) open window parts")
         }
-        let resultsLength = restored.checkpoint?.resultsLength
-        results = try options.resultsPath.map { path in
-            if let resultsLength { return try FileWriter(path: path, resumingAt: resultsLength) }
-            return try FileWriter(path: path)
-        }
         deadLetters = try DeadLetterWriter(path: options.deadLetterPath, resumingAt: restored.checkpoint?.deadLetterLength)
-        try options.alerts?.start(resumingFileAt: restored.checkpoint?.alertsLength)
+        results = try Checkpoint.resumeOutputs(restored.checkpoint, path: restored.path, options: options)
     }
 
     /// Messages come in runs of one partition: remember the last one's slot.
@@ -383,15 +389,10 @@ final class LiveSession {
     }
 
     func run() throws -> LiveSummary {
-        let kafka = try KafkaConsumer(.init(
-            bootstrapServers: config.kafka.brokers, groupID: config.kafka.group, topics: config.kafka.topics,
-            properties: live.clientProperties(options)))
+        let kafka = try live.joinGroup(
+            options, assign: { [unowned self] in assign($0) }, revoke: { [unowned self] in revoke($0) },
+            lag: { [unowned self] in summary.lag = $0 })
         consumer = kafka
-        kafka.onAssign = { [unowned self] in assign($0) }
-        kafka.onRevoke = { [unowned self] in revoke($0) }
-        kafka.onStatistics = { [unowned self] json in
-            if let lag = ConsumerStatistics.lag(json) { summary.lag = lag }
-        }
         try kafka.consumeOrAbandon(consume)
         return summary
     }

@@ -67,22 +67,11 @@ final class EvaluatorSession {
             nextOffset = checkpoint.positions["\(partialsTopic)/0"] ?? -1
             sequence = checkpoint.sequence
             summary.messages = checkpoint.counters["partials"] ?? 0
-            summary.windowsClosed = Int(checkpoint.counters["windows"] ?? 0)
-            summary.driftedWindows = Int(checkpoint.counters["drifted_windows"] ?? 0)
-            summary.resultRecords = Int(checkpoint.counters["result_records"] ?? 0)
-            if let alerts = options.alerts, !checkpoint.alertState.isEmpty {
-                var r = ByteReader(checkpoint.alertState)
-                do { try alerts.restoreState(from: &r) } catch { throw FormatError("\(path): alert state: \(error)") }
-            }
+            summary.restoreWindowCounters(checkpoint.counters)
             summary.restoredFrom = path
             options.logger.info("resuming from \(path): \(merger.reported.count) partitions, windows waiting: \(merger.pendingWindowEnds.count)")
         }
-        let resultsLength = restored.checkpoint?.resultsLength
-        results = try options.resultsPath.map { path in
-            if let resultsLength { return try FileWriter(path: path, resumingAt: resultsLength) }
-            return try FileWriter(path: path)
-        }
-        try options.alerts?.start(resumingFileAt: restored.checkpoint?.alertsLength)
+        results = try Checkpoint.resumeOutputs(restored.checkpoint, path: restored.path, options: options)
     }
 
     /// Makes every partition of the source topics one that windows wait for.

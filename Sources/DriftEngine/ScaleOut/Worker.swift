@@ -298,15 +298,10 @@ final class WorkerSession {
 
     func run() throws -> LiveSummary {
         refreshStatePartitions()
-        let kafka = try KafkaConsumer(.init(
-            bootstrapServers: config.kafka.brokers, groupID: config.kafka.group, topics: config.kafka.topics,
-            properties: live.clientProperties(options)))
+        let kafka = try live.joinGroup(
+            options, assign: { [unowned self] in assign($0) }, revoke: { [unowned self] in revoke($0) },
+            lag: { [unowned self] in summary.lag = $0 })
         consumer = kafka
-        kafka.onAssign = { [unowned self] in assign($0) }
-        kafka.onRevoke = { [unowned self] in revoke($0) }
-        kafka.onStatistics = { [unowned self] json in
-            if let lag = ConsumerStatistics.lag(json) { summary.lag = lag }
-        }
         try kafka.consumeOrAbandon(consume)
         return summary
     }
