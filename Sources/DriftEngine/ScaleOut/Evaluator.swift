@@ -36,6 +36,9 @@ final class EvaluatorSession {
     var firstShare: [EpochMicroseconds: ContinuousClock.Instant] = [:]
     /// Partials records deleted before they were read.
     var lostPartials = 0
+    /// Whether the metadata has listed the source topics' partitions: until then no window
+    /// closes, since the partitions that reported may not be all of them.
+    var knowsPartitions = false
     var kafkaErrors = KafkaErrorNotices()
 
     var config: DriftlineConfig { live.config }
@@ -81,6 +84,7 @@ final class EvaluatorSession {
             names += (0..<topic.partitionCount).map { "\(topic.name)/\($0)" }
         }
         let before = merger.reported.count
+        if !names.isEmpty { knowsPartitions = true }
         merger.expect(names)
         if merger.reported.count != before {
             options.logger.info("waiting for \(merger.reported.count) partitions of \(config.kafka.topics.joined(separator: ", "))")
@@ -236,13 +240,15 @@ final class EvaluatorSession {
         while !options.shouldStop() {
             try kafka.poll(maxMessages: 1024, timeoutMilliseconds: 100) { try handle($0) }
             let now = clock.now
-            if now - lastMetadata >= .seconds(10) {
+            if now - lastMetadata >= (knowsPartitions ? .seconds(10) : .seconds(1)) {
                 // Partitions added to a source topic hold windows back from now on.
                 if let metadata = try? kafka.metadata(timeoutMilliseconds: 2000) { expectPartitions(metadata) }
                 lastMetadata = now
             }
-            try emit(merger.closeReady())
-            try closeOverdue()
+            if knowsPartitions {
+                try emit(merger.closeReady())
+                try closeOverdue()
+            }
             if now - lastCheckpoint >= interval {
                 if dirty { checkpoint() }
                 lastCheckpoint = now
