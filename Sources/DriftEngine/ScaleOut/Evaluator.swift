@@ -101,6 +101,12 @@ final class EvaluatorSession {
     func handle(_ event: KafkaConsumerEvent) throws {
         switch event {
         case .message(let m):
+            // Workers publish to partition 0 only; the offset bookkeeping is that partition's.
+            guard m.topicPartition.partition == 0 else {
+                summary.badPartials += 1
+                options.logger.error("partials: a record in \(m.topicPartition) offset \(m.offset), where workers never write: skipped")
+                return
+            }
             guard m.offset >= nextOffset else { return }
             if nextOffset >= 0 && m.offset > nextOffset {
                 // The idempotent producers leave no gaps: records were deleted (retention)
