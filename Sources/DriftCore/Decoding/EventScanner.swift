@@ -252,7 +252,10 @@ struct EventScanner {
         if childCount == 0 { return -1 }
         var c = hint
         if !stringEscaped && n.hashMask != 0 {
-            // Many siblings: one probe sequence instead of a scan.
+            // Many siblings: the hinted one first (keys usually come in schema order), then
+            // one probe sequence instead of a scan.
+            let hinted = children[c]
+            if Int(hinted.keyCount) == count && restEquals(hinted, from: 0) { return c }
             let mask = Int(n.hashMask)
             var e = Int(truncatingIfNeeded: CompiledPaths.hash(p + stringStart, count: count)) & mask
             while true {
