@@ -28,6 +28,17 @@ import Musl
         endsAt: "2024-05-01T12:15:00.000Z"
     )
 
+    /// Sends `count` alerts through a sink made with `options`, closes it (waiting up to 30 s)
+    /// and returns its counters and the lines it reported drops with.
+    static func deliver(_ count: Int, with options: WebhookSink.Options) throws -> (counters: WebhookSink.Counters, drops: [String]) {
+        let drops = DropLog()
+        let sink = try WebhookSink(options)
+        sink.onDrop = { drops.append($0) }
+        sink.send(alerts(count))
+        sink.close(timeout: .seconds(30))
+        return (sink.counters, drops.lines)
+    }
+
     static func options(port: Int) -> WebhookSink.Options {
         var options = WebhookSink.Options(url: "http://127.0.0.1:\(port)/api/v2/alerts")
         options.timeout = .seconds(5)
@@ -98,16 +109,11 @@ import Musl
     }
 
     @Test func dropsTheBatchAfterMaxAttemptsWhenNothingListens() throws {
-        let drops = DropLog()
         var options = Self.options(port: try AlertReceiver.closedPort())
         options.maxAttempts = 3
-        let sink = try WebhookSink(options)
-        sink.onDrop = { drops.append($0) }
-        sink.send(Self.alerts(2))
-        sink.close(timeout: .seconds(30))
+        let (counters, lines) = try Self.deliver(2, with: options)
 
-        #expect(sink.counters == WebhookSink.Counters(dropped: 2, failedAttempts: 3))
-        let lines = drops.lines
+        #expect(counters == WebhookSink.Counters(dropped: 2, failedAttempts: 3))
         try #require(lines.count == 1)
         #expect(lines[0].contains("dropped 2 alerts after 3 failed attempts"))
         #expect(lines[0].lowercased().contains("refused"))
@@ -148,15 +154,10 @@ import Musl
     @Test func dropsAtOnceWhenTheReceiverRejectsTheBatch() throws {
         let receiver = try AlertReceiver(answers: [.init(400, body: #"{"code":400,"message":"labels: must not be empty"}"#)])
         defer { receiver.stop() }
-        let drops = DropLog()
-        let sink = try WebhookSink(Self.options(port: receiver.port))
-        sink.onDrop = { drops.append($0) }
-        sink.send(Self.alerts(3))
-        sink.close(timeout: .seconds(30))
+        let (counters, lines) = try Self.deliver(3, with: Self.options(port: receiver.port))
 
-        #expect(sink.counters == WebhookSink.Counters(dropped: 3, failedAttempts: 1))
+        #expect(counters == WebhookSink.Counters(dropped: 3, failedAttempts: 1))
         #expect(receiver.received.count == 1)
-        let lines = drops.lines
         try #require(lines.count == 1)
         #expect(lines[0].contains("answered 400"))
         #expect(lines[0].contains("labels: must not be empty"))
@@ -172,14 +173,9 @@ import Musl
         defer { unsetenv(variable) }
         var options = Self.options(port: receiver.port)
         options.bearerTokenEnvironment = variable
-        let drops = DropLog()
-        let sink = try WebhookSink(options)
-        sink.onDrop = { drops.append($0) }
-        sink.send(Self.alerts(1))
-        sink.close(timeout: .seconds(30))
+        let (counters, lines) = try Self.deliver(1, with: options)
 
-        #expect(sink.counters == WebhookSink.Counters(dropped: 1, failedAttempts: 1))
-        let lines = drops.lines
+        #expect(counters == WebhookSink.Counters(dropped: 1, failedAttempts: 1))
         try #require(lines.count == 1)
         #expect(lines[0].contains("answered 401"))
         #expect(lines[0].contains("Bearer <redacted>"))
