@@ -24,7 +24,7 @@ config "run-$$" > "$work/run.yaml"
 echo "== consume-only (same consumer, no decoding)" >&2
 "$bin" run --config "$work/consume.yaml" --consume-only --until-idle 2s
 echo "== driftline run (decode, windows, checkpoints, commits)" >&2
-/usr/bin/time -f "peak RSS %M KiB" "$bin" run --config "$work/run.yaml" --results "$work/live-results.jsonl" --until-idle 2s 2>&1 | tail -3
+/usr/bin/time -f "peak RSS %M KiB" "$bin" run --config "$work/run.yaml" --results "$work/live-results.jsonl" --until-idle 2s 2>&1 | grep -E "messages/s|peak RSS"
 echo "== kcat -C (includes its start-up and metadata)" >&2
 start=$(date +%s.%N)
 n=$(kcat -C -b "$bootstrap" -t bench -o beginning -e -q -X log_level=0 | wc -l)
