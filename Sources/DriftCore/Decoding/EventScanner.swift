@@ -58,6 +58,8 @@ struct EventScanner {
     var stringEscaped = false
     // The last number scanned.
     var number = ScannedNumber()
+    /// Whitespace skipped so far held a line feed (see ``scanLineEvent(arena:)``).
+    var crossedLineFeed = false
 
     let nodes: UnsafeMutableBufferPointer<PathNode>
     let children: UnsafeMutableBufferPointer<PathChild>
@@ -71,12 +73,19 @@ struct EventScanner {
     let states: UnsafeMutablePointer<UInt64>
     /// One bit per nesting level while skipping: 1 = object, 0 = array.
     let containerBits: UnsafeMutablePointer<UInt64>
+    /// Key sequences learned from earlier events (``PathNode/learnedBase``), or nil.
+    let learned: UnsafeMutablePointer<LearnedKey>?
+    /// Recent string values per slot (``CachedString``), or nil.
+    let strings: UnsafeMutablePointer<CachedString>?
 
     init(
         event: UnsafeRawBufferPointer, maxDepth: Int, paths: CompiledPaths,
         values: UnsafeMutablePointer<UInt64>, states: UnsafeMutablePointer<UInt64>,
-        containerBits: UnsafeMutablePointer<UInt64>
+        containerBits: UnsafeMutablePointer<UInt64>, learned: UnsafeMutablePointer<LearnedKey>? = nil,
+        strings: UnsafeMutablePointer<CachedString>? = nil
     ) {
+        self.learned = learned
+        self.strings = strings
         // The caller checked that the event is not empty.
         p = event.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: UInt8.self)
         end = event.count
@@ -118,6 +127,7 @@ struct EventScanner {
         while i < end {
             let b = p[i]
             if b > 0x20 || (b != 0x20 && b != 0x0A && b != 0x0D && b != 0x09) { return }
+            if b == 0x0A { crossedLineFeed = true }
             i &+= 1
         }
     }
@@ -140,6 +150,26 @@ struct EventScanner {
         return i == end ? true : fail(.malformedJSON)
     }
 
+    /// Scans the event at the start of NDJSON text without knowing where its line ends:
+    /// leading whitespace, one object, then LF, CRLF, a CR at the end or the end itself.
+    ///
+    /// Valid JSON can hold a raw LF only as whitespace, and no whitespace crossed one, so on
+    /// success the object lies within its line and every value read is what a scan of the
+    /// line alone reads. Returns false otherwise (also for an event with trailing spaces):
+    /// the caller then finds the line's end and scans the line alone, which decides.
+    ///
+    /// - Parameter atEnd: Whether `end` is the end of the text (else only a limit).
+    mutating func scanLineEvent(atEnd: Bool, arena: inout [UInt8]) -> Bool {
+        skipWhitespace()
+        guard byte(i) == 0x7B, parseObject(node: 0, depth: 1, arena: &arena), !crossedLineFeed else { return false }
+        if i == end { return atEnd }
+        let b = p[i]
+        if b == 0x0A { return true }
+        guard b == 0x0D else { return false }
+        if i &+ 1 == end { return atEnd }
+        return p[i &+ 1] == 0x0A
+    }
+
     /// Parses an object whose key set matters (it lies on a configured path). `p[i]` is `{`.
     mutating func parseObject(node: Int, depth: Int, arena: inout [UInt8]) -> Bool {
         if depth > maxDepth { return fail(.nestingTooDeep) }
@@ -152,15 +182,32 @@ struct EventScanner {
         let firstChild = Int(nodes[node].firstChild)
         let lastChild = firstChild &+ Int(nodes[node].childCount)
         var hint = firstChild
+        // This object's learned keys, one per member position, while there are any.
+        var learnedKeys: UnsafeMutablePointer<LearnedKey>? = nil
+        var learnedLeft = 0
+        if let learned, nodes[node].learnedBase >= 0 {
+            learnedKeys = learned + Int(nodes[node].learnedBase)
+            learnedLeft = CompiledPaths.learnedMembers
+        }
         while true {
             guard byte(i) == 0x22 else { return fail(.malformedJSON) }
             var found = -1
-            if hint < lastChild && matchesPlainKey(children[hint]) {
+            if learnedLeft > 0, let k = learnedKeys, matchesLearnedKey(k.pointee) {
+                // The key seen at this position before, quote included: no need to scan the
+                // string or look it up.
+                found = Int(k.pointee.child)
+            } else if hint < lastChild && matchesPlainKey(children[hint]) {
                 // The expected key, quote included: no need to scan the string.
                 found = hint
+                if learnedLeft > 0 { learnedKeys.unsafelyUnwrapped.pointee = learnedKey(for: children[hint], child: hint) }
             } else {
                 guard scanString() else { return false }
                 found = lookup(node: node, hint: hint)
+                if learnedLeft > 0 { learnedKeys.unsafelyUnwrapped.pointee = learnedKeyForScannedString(child: found) }
+            }
+            if learnedLeft > 0 {
+                learnedLeft &-= 1
+                learnedKeys = learnedKeys.unsafelyUnwrapped + 1
             }
             var child = -1
             var numericLeafSlot = -1
@@ -190,7 +237,7 @@ struct EventScanner {
                 // A leaf with one categorical or model field holding a string: what
                 // ``parseMember(node:depth:arena:)`` does for it, without the general logic.
                 guard scanString() else { return false }
-                values[stringLeafSlot] = appendString(to: &arena)
+                values[stringLeafSlot] = appendStringCached(slot: stringLeafSlot, to: &arena)
                 states[stringLeafSlot] = SlotState.present.rawValue
             } else if child < 0 {
                 guard skipValue(depth: depth) else { return false }
@@ -321,6 +368,49 @@ struct EventScanner {
         // so it is not recorded.
         i = start &+ count &+ 1
         return true
+    }
+
+    /// Whether the key at `i` (`p[i]` is its opening quote) is exactly the learned key,
+    /// closing quote included; on a match, moves past it.
+    @inline(__always)
+    mutating func matchesLearnedKey(_ key: LearnedKey) -> Bool {
+        let count = Int(key.keyCount)
+        let start = i &+ 1
+        guard count >= 0, start &+ 16 < end, p[start &+ count] == 0x22 else { return false }
+        let raw = UnsafeRawPointer(p + start)
+        let w0 = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self))
+        let w1 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        guard w0 & key.mask0 == key.word0 && w1 & key.mask1 == key.word1 else { return false }
+        i = start &+ count &+ 1
+        return true
+    }
+
+    /// A configured plain key as a learned one.
+    @inline(__always)
+    func learnedKey(for edge: PathChild, child: Int) -> LearnedKey {
+        LearnedKey(
+            word0: edge.word0, word1: edge.word1, mask0: edge.mask0, mask1: edge.mask1, keyCount: edge.keyCount,
+            child: Int32(truncatingIfNeeded: child))
+    }
+
+    /// The string just scanned as a learned key leading to `child` (-1: off every path); an
+    /// escaped or longer key than 16 bytes learns nothing (the entry is emptied).
+    @inline(never)
+    func learnedKeyForScannedString(child: Int) -> LearnedKey {
+        let count = stringEnd &- stringStart
+        guard !stringEscaped && count <= 16 else { return LearnedKey() }
+        var key = LearnedKey(keyCount: Int32(truncatingIfNeeded: count), child: Int32(truncatingIfNeeded: child))
+        for k in 0..<count {
+            let byte = UInt64(p[stringStart &+ k]), shift = UInt64(8 &* (k & 7))
+            if k < 8 {
+                key.word0 |= byte << shift
+                key.mask0 |= 0xFF << shift
+            } else {
+                key.word1 |= byte << shift
+                key.mask1 |= 0xFF << shift
+            }
+        }
+        return key
     }
 
     /// Whether the scanned (unescaped) string equals `child`'s key from byte `from` on; the
@@ -489,6 +579,35 @@ struct EventScanner {
         let start = arena.count
         Self.unescape(p, stringStart, stringEnd) { arena.append($0) }
         return Self.packRange(start, arena.count &- start)
+    }
+
+    /// ``appendString(to:)`` for `slot`'s value, reusing the bytes of an equal recent value
+    /// of the slot (see ``CachedString``).
+    @inline(__always)
+    mutating func appendStringCached(slot: Int, to arena: inout [UInt8]) -> UInt64 {
+        let count = stringEnd &- stringStart
+        guard let strings, !stringEscaped, count <= 16, stringStart &+ 16 <= end else {
+            return appendString(to: &arena)
+        }
+        let raw = UnsafeRawPointer(p + stringStart)
+        let all = UInt64.max
+        let mask0 = count >= 8 ? all : (UInt64(1) &<< UInt64(8 &* count)) &- 1
+        let mask1 = count >= 16 ? all : count <= 8 ? 0 : (UInt64(1) &<< UInt64(8 &* (count &- 8))) &- 1
+        let w0 = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self)) & mask0
+        let w1 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) & mask1
+        let entries = strings + slot &* CompiledPaths.cachedStrings
+        for e in 0..<CompiledPaths.cachedStrings {
+            let entry = entries[e]
+            if entry.count == count && entry.word0 == w0 && entry.word1 == w1 { return entry.range }
+        }
+        let range = appendRaw(stringStart, stringEnd, to: &arena)
+        var e = CompiledPaths.cachedStrings &- 1
+        while e > 0 {
+            entries[e] = entries[e &- 1]
+            e &-= 1
+        }
+        entries[0] = CachedString(word0: w0, word1: w1, count: count, range: range)
+        return range
     }
 
     /// The last scanned number as a double (±infinity when it overflows).

@@ -24,6 +24,29 @@ struct PathNode {
     /// of a scan over thousands of siblings.
     var firstHash: Int32 = 0
     var hashMask: Int32 = 0
+    /// This object's first entry in a scan's learned key sequence (see ``LearnedKey``), or
+    /// -1 when its keys are not learned (a leaf, or beyond ``CompiledPaths/learnedNodeLimit``).
+    var learnedBase: Int32 = -1
+}
+
+/// A key seen at one member position of an object in an earlier event of the same scan
+/// run, and where it led: events of one stream mostly repeat the same keys in the same
+/// order, so the key at position `k` is first compared with the one last seen there. That
+/// matches unconfigured keys (skipped without scanning or looking them up) as cheaply as
+/// configured ones.
+///
+/// The key's raw bytes were validated when it was learned and hold no escape, so equal
+/// bytes followed by a quote prove the same, valid key.
+struct LearnedKey {
+    var word0: UInt64 = 0
+    var word1: UInt64 = 0
+    var mask0: UInt64 = 0
+    var mask1: UInt64 = 0
+    /// The key's length (at most 16), or -1 for nothing learned yet.
+    var keyCount: Int32 = -1
+    /// The child it is (index into ``CompiledPaths/children``), or -1 for a key off every
+    /// configured path.
+    var child: Int32 = -1
 }
 
 /// An edge of the path trie: the (unescaped) key bytes and the node it leads to.
@@ -68,6 +91,19 @@ struct PathChild {
     }
 }
 
+/// A short string value recently appended to the arena for a slot (``CompiledPaths/cachedStrings``
+/// per slot, most recent first): an equal value reuses its bytes instead of appending them
+/// again, so a batch holds each repeated model id or category once and consumers can tell
+/// equal values by equal ranges.
+struct CachedString {
+    var word0: UInt64 = 0
+    var word1: UInt64 = 0
+    /// The value's length (at most 16), or -1 for an empty entry.
+    var count: Int = -1
+    /// Its packed arena range.
+    var range: UInt64 = 0
+}
+
 /// A field whose path ends at a node, and the slot that collects its value during a scan.
 struct PathTarget {
     var kind: PathTargetKind
@@ -98,6 +134,13 @@ final class CompiledPaths: @unchecked Sendable {
     static let modelSlot = 1
     /// Nodes with more children than this get a hash table.
     static let linearSearchLimit = 8
+    /// Member positions learned per object, and objects that learn (the first ones with
+    /// children, in trie order); ``learnedCount`` entries in all.
+    static let learnedMembers = 32
+    static let learnedNodeLimit = 64
+    let learnedCount: Int
+    /// Recent string values remembered per slot (see ``CachedString``).
+    static let cachedStrings = 4
 
     /// FNV-1a over a key's (unescaped) bytes.
     @inline(__always)
@@ -193,6 +236,12 @@ final class CompiledPaths: @unchecked Sendable {
             _ = buffer.initialize(from: array)
             return buffer
         }
+        var learned = 0
+        for n in nodeTable.indices where nodeTable[n].childCount > 0 && learned < Self.learnedNodeLimit * Self.learnedMembers {
+            nodeTable[n].learnedBase = Int32(learned)
+            learned += Self.learnedMembers
+        }
+        learnedCount = learned
         nodes = copy(nodeTable)
         children = copy(childTable)
         keyBytes = copy(keyTable)

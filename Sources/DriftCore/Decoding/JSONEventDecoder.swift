@@ -104,18 +104,47 @@ public struct JSONEventDecoder: Sendable {
         let values: UnsafeMutablePointer<UInt64>
         let states: UnsafeMutablePointer<UInt64>
         let containerBits: UnsafeMutablePointer<UInt64>
+        /// The key sequences learned so far in this run of scans (see ``LearnedKey``), or
+        /// nil for a single event.
+        var learned: UnsafeMutablePointer<LearnedKey>? = nil
+        /// Recent string values per slot (see ``CachedString``), or nil for a single event.
+        var strings: UnsafeMutablePointer<CachedString>? = nil
+        let slotCount: Int
+
+        /// Forgets the cached strings whose bytes were rolled back (from arena offset `mark` on).
+        func forgetStrings(from mark: Int) {
+            guard let strings else { return }
+            for e in 0..<(slotCount &* CompiledPaths.cachedStrings) where strings[e].range >> 32 >= UInt64(mark) {
+                strings[e] = CachedString()
+            }
+        }
     }
 
     /// Runs `body` with scan scratch for events of at most `longestEvent` bytes: one
     /// temporary allocation (on the stack when small).
+    ///
+    /// - Parameter learning: Whether the scans learn each object's key order (worth it
+    ///   for many events in a row, see ``LearnedKey``).
     @inline(__always)
-    func withScanScratch<R>(longestEvent: Int, _ body: (ScanScratch) throws -> R) rethrows -> R {
+    func withScanScratch<R>(longestEvent: Int, learning: Bool = false, _ body: (ScanScratch) throws -> R) rethrows -> R {
         let slotCount = paths.slotCount
         // Nesting can never be deeper than the event is long.
         let depthWords = min(max(limits.maxDepth, 0), longestEvent) >> 6 &+ 1
         return try withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 2 &* slotCount &+ depthWords) { buffer in
             let values = buffer.baseAddress.unsafelyUnwrapped
-            return try body(ScanScratch(values: values, states: values + slotCount, containerBits: values + 2 &* slotCount))
+            var scratch = ScanScratch(
+                values: values, states: values + slotCount, containerBits: values + 2 &* slotCount, slotCount: slotCount)
+            guard learning else { return try body(scratch) }
+            return try withUnsafeTemporaryAllocation(of: LearnedKey.self, capacity: max(paths.learnedCount, 1)) { learned in
+                try withUnsafeTemporaryAllocation(of: CachedString.self, capacity: slotCount &* CompiledPaths.cachedStrings) {
+                    strings in
+                    _ = learned.initialize(repeating: LearnedKey())
+                    _ = strings.initialize(repeating: CachedString())
+                    if paths.learnedCount > 0 { scratch.learned = learned.baseAddress }
+                    scratch.strings = strings.baseAddress
+                    return try body(scratch)
+                }
+            }
         }
     }
 
@@ -130,17 +159,18 @@ public struct JSONEventDecoder: Sendable {
         for s in 0..<slotCount { states[s] = SlotState.absent.rawValue }
         var scanner = EventScanner(
             event: event, maxDepth: limits.maxDepth, paths: paths,
-            values: scratch.values, states: states, containerBits: scratch.containerBits)
+            values: scratch.values, states: states, containerBits: scratch.containerBits, learned: scratch.learned,
+            strings: scratch.strings)
         let arenaMark = arena.count
         guard scanner.scanEvent(arena: &arena) else {
-            rollBack(&arena, to: arenaMark)
+            rollBack(&arena, to: arenaMark, scratch: scratch)
             if scanner.error == .malformedJSON, isBlank(event) { return .emptyLine }
             return scanner.error
         }
         // Field errors, in schema order.
         let timestampState = states[CompiledPaths.timestampSlot]
         if timestampState == SlotState.absent.rawValue {
-            rollBack(&arena, to: arenaMark)
+            rollBack(&arena, to: arenaMark, scratch: scratch)
             return .missingTimestamp
         }
         // Absent is 0 and present 1: one pass of ORs tells whether any slot holds an error.
@@ -149,7 +179,7 @@ public struct JSONEventDecoder: Sendable {
         if errorBits != 0 {
             for s in 0..<slotCount {
                 if let reason = SlotState(rawValue: states[s])?.rejectReason {
-                    rollBack(&arena, to: arenaMark)
+                    rollBack(&arena, to: arenaMark, scratch: scratch)
                     return reason
                 }
             }
@@ -157,10 +187,48 @@ public struct JSONEventDecoder: Sendable {
         return nil
     }
 
+    /// ``scan(_:scratch:arena:)`` of the line at the start of `text`, without finding its
+    /// end first (see ``EventScanner/scanLineEvent(atEnd:arena:)``).
+    ///
+    /// - Returns: The length of the line's content (without its LF or CRLF) when the event
+    ///   is accepted; nil when the line must be found and scanned alone (it may be invalid,
+    ///   too long, or just shaped unusually). The arena is then as it was.
     @inline(__always)
-    func rollBack(_ arena: inout [UInt8], to arenaMark: Int) {
+    func scanLine(_ text: UnsafeRawBufferPointer, scratch: ScanScratch, arena: inout [UInt8]) -> Int? {
+        // A line longer than the limit is rejected without being scanned: scan no further.
+        let limit = limits.maxEventBytes &+ 2
+        let atEnd = text.count <= limit
+        let event = atEnd ? text : UnsafeRawBufferPointer(rebasing: text[0..<limit])
+        let slotCount = paths.slotCount
+        let states = scratch.states
+        for s in 0..<slotCount { states[s] = SlotState.absent.rawValue }
+        var scanner = EventScanner(
+            event: event, maxDepth: limits.maxDepth, paths: paths,
+            values: scratch.values, states: states, containerBits: scratch.containerBits, learned: scratch.learned,
+            strings: scratch.strings)
+        let arenaMark = arena.count
+        var ok = scanner.scanLineEvent(atEnd: atEnd, arena: &arena)
+        let length = scanner.i
+        if ok && (length > limits.maxEventBytes || states[CompiledPaths.timestampSlot] == SlotState.absent.rawValue) {
+            ok = false
+        }
+        if ok {
+            var errorBits: UInt64 = 0
+            for s in 0..<slotCount { errorBits |= states[s] & ~SlotState.present.rawValue }
+            ok = errorBits == 0
+        }
+        guard ok else {
+            rollBack(&arena, to: arenaMark, scratch: scratch)
+            return nil
+        }
+        return length
+    }
+
+    @inline(__always)
+    func rollBack(_ arena: inout [UInt8], to arenaMark: Int, scratch: ScanScratch) {
         if arena.count > arenaMark {
             arena.removeSubrange(arenaMark...)
+            scratch.forgetStrings(from: arenaMark)
         }
     }
 
@@ -205,8 +273,7 @@ public struct JSONEventDecoder: Sendable {
         var accepted = 0, rejected = 0, blank = 0
         var start = 0
         var line = firstLine
-        var columnsChecked = false
-        try withScanScratch(longestEvent: count) { scratch in
+        try withScanScratch(longestEvent: count, learning: true) { scratch in
         try withUnsafeTemporaryAllocation(of: Int64.self, capacity: 2 &* rowsPerBlock) { integers in
         try withUnsafeTemporaryAllocation(of: Double.self, capacity: max(numericCount, 1) &* rowsPerBlock) { doubles in
         try withUnsafeTemporaryAllocation(of: EventBatch.ByteRange.self, capacity: (1 &+ categoricalCount) &* rowsPerBlock) {
@@ -235,54 +302,60 @@ public struct JSONEventDecoder: Sendable {
                 staged = 0
             }
             let values = scratch.values, states = scratch.states
+            if count > 0 { checkColumns(of: batch) }
             while start < count {
-                // The corresponding C function is `memchr` (vectorized in glibc).
-                let lineEnd: Int
-                if let newline = memchr(base + start, 0x0A, count &- start) {
-                    lineEnd = UnsafeRawPointer(newline) - base
-                } else {
-                    lineEnd = count
-                }
-                var contentEnd = lineEnd
-                if contentEnd > start && base.load(fromByteOffset: contentEnd &- 1, as: UInt8.self) == 0x0D {
-                    contentEnd &-= 1
-                }
-                let bytes = UnsafeRawBufferPointer(start: base + start, count: contentEnd &- start)
-                // What ``decode(_:position:into:)`` does, with the row staged.
+                var lineEnd = count
                 var reason: RejectReason? = nil
-                if isBlank(bytes) {
-                    if rejectingBlankLines { reason = .emptyLine } else { blank &+= 1 }
-                } else if bytes.count > limits.maxEventBytes {
-                    reason = .lineTooLong
+                var bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+                // The usual line, a valid event: scanned straight away, its end found on the way.
+                let scanned = scanLine(
+                    UnsafeRawBufferPointer(start: base + start, count: count &- start), scratch: scratch, arena: &batch.bytes)
+                var rowScanned = scanned != nil
+                if let length = scanned {
+                    lineEnd = start &+ length
+                    if lineEnd < count && base.load(fromByteOffset: lineEnd, as: UInt8.self) == 0x0D { lineEnd &+= 1 }
                 } else {
-                    if !columnsChecked {
-                        checkColumns(of: batch)
-                        columnsChecked = true
+                    // Anything else: find the line's end, then what ``decode(_:position:into:)`` does.
+                    // The corresponding C function is `memchr` (vectorized in glibc).
+                    if let newline = memchr(base + start, 0x0A, count &- start) {
+                        lineEnd = UnsafeRawPointer(newline) - base
                     }
-                    reason = scan(bytes, scratch: scratch, arena: &batch.bytes)
-                    if reason == nil {
-                        timestamps[staged] = Int64(bitPattern: values[CompiledPaths.timestampSlot])
-                        positions[staged] = line
-                        let modelSlot = CompiledPaths.modelSlot
-                        models[staged] =
-                            states[modelSlot] == SlotState.present.rawValue
-                            ? EventScanner.unpackRange(values[modelSlot]) : .missing
-                        var column = numeric + staged
-                        for s in 2..<firstCategoricalSlot {
-                            column.pointee =
-                                states[s] == SlotState.present.rawValue ? Double(bitPattern: values[s]) : .nan
-                            column += rowsPerBlock
-                        }
-                        var categoricalColumn = categorical + staged
-                        for s in firstCategoricalSlot..<(firstCategoricalSlot &+ categoricalCount) {
-                            categoricalColumn.pointee =
-                                states[s] == SlotState.present.rawValue ? EventScanner.unpackRange(values[s]) : .missing
-                            categoricalColumn += rowsPerBlock
-                        }
-                        staged &+= 1
-                        if staged == rowsPerBlock { flush(&batch) }
-                        accepted &+= 1
+                    var contentEnd = lineEnd
+                    if contentEnd > start && base.load(fromByteOffset: contentEnd &- 1, as: UInt8.self) == 0x0D {
+                        contentEnd &-= 1
                     }
+                    bytes = UnsafeRawBufferPointer(start: base + start, count: contentEnd &- start)
+                    if isBlank(bytes) {
+                        if rejectingBlankLines { reason = .emptyLine } else { blank &+= 1 }
+                    } else if bytes.count > limits.maxEventBytes {
+                        reason = .lineTooLong
+                    } else {
+                        reason = scan(bytes, scratch: scratch, arena: &batch.bytes)
+                        rowScanned = reason == nil
+                    }
+                }
+                if rowScanned {
+                    timestamps[staged] = Int64(bitPattern: values[CompiledPaths.timestampSlot])
+                    positions[staged] = line
+                    let modelSlot = CompiledPaths.modelSlot
+                    models[staged] =
+                        states[modelSlot] == SlotState.present.rawValue
+                        ? EventScanner.unpackRange(values[modelSlot]) : .missing
+                    var column = numeric + staged
+                    for s in 2..<firstCategoricalSlot {
+                        column.pointee =
+                            states[s] == SlotState.present.rawValue ? Double(bitPattern: values[s]) : .nan
+                        column += rowsPerBlock
+                    }
+                    var categoricalColumn = categorical + staged
+                    for s in firstCategoricalSlot..<(firstCategoricalSlot &+ categoricalCount) {
+                        categoricalColumn.pointee =
+                            states[s] == SlotState.present.rawValue ? EventScanner.unpackRange(values[s]) : .missing
+                        categoricalColumn += rowsPerBlock
+                    }
+                    staged &+= 1
+                    if staged == rowsPerBlock { flush(&batch) }
+                    accepted &+= 1
                 }
                 if let reason {
                     rejected &+= 1

@@ -214,7 +214,8 @@ public struct WindowAggregator: Sendable {
     }
 
     func sameBytes(_ batch: EventBatch, _ a: EventBatch.ByteRange, _ b: EventBatch.ByteRange) -> Bool {
-        if a.isMissing || b.isMissing { return a.isMissing && b.isMissing }
+        if a == b { return true }
+        if a.isMissing || b.isMissing { return false }
         guard a.count == b.count else { return false }
         return batch.bytes.withUnsafeBufferPointer { p in
             for j in 0..<Int(a.count) where p[Int(a.start) + j] != p[Int(b.start) + j] { return false }
@@ -231,12 +232,31 @@ public struct WindowAggregator: Sendable {
         for f in schema.categorical.indices {
             codes.removeAll(keepingCapacity: true)
             let dictionary = reference.categorical[f].dictionary
-            for i in rows {
-                let r = batch.categorical[f][i]
-                if r.isMissing {
-                    codes.append(CategoryDictionary.missingCode)
-                } else {
-                    codes.append(batch.withBytes(r) { dictionary.code(ofUTF8: $0) })
+            // Equal ranges hold equal bytes (the decoder stores a repeated value once), so a
+            // small cache keyed by range finds most codes without hashing the bytes.
+            var cachedRanges = (EventBatch.ByteRange.missing, EventBatch.ByteRange.missing, EventBatch.ByteRange.missing, EventBatch.ByteRange.missing)
+            var cachedCodes: (UInt32, UInt32, UInt32, UInt32) = (
+                CategoryDictionary.missingCode, CategoryDictionary.missingCode, CategoryDictionary.missingCode,
+                CategoryDictionary.missingCode
+            )
+            batch.categorical[f].withUnsafeBufferPointer { column in
+                for i in rows {
+                    let r = column[i]
+                    let code: UInt32
+                    if r == cachedRanges.0 {
+                        code = cachedCodes.0
+                    } else if r == cachedRanges.1 {
+                        code = cachedCodes.1
+                    } else if r == cachedRanges.2 {
+                        code = cachedCodes.2
+                    } else if r == cachedRanges.3 {
+                        code = cachedCodes.3
+                    } else {
+                        code = r.isMissing ? CategoryDictionary.missingCode : batch.withBytes(r) { dictionary.code(ofUTF8: $0) }
+                        cachedRanges = (r, cachedRanges.0, cachedRanges.1, cachedRanges.2)
+                        cachedCodes = (code, cachedCodes.0, cachedCodes.1, cachedCodes.2)
+                    }
+                    codes.append(code)
                 }
             }
             categoricalCodes.append(codes)
