@@ -48,11 +48,19 @@ final class ReadAhead: @unchecked Sendable {
     /// Per slot, its decoded tail. Owned.
     let tails: UnsafeMutablePointer<Tail>
     /// Decodes tails of chunks of at least `tailMinimumBytes`; the tail is about
-    /// `tailShare` of the chunk and never longer than a line may be (so it holds no
+    /// ``tailShare`` of the chunk and never longer than a line may be (so it holds no
     /// overlong line, which the consumer reports differently).
     let tailDecoder: JSONEventDecoder?
     let tailMinimumBytes: Int
-    static let tailShare = 0.26
+    /// The share of a chunk the reading thread decodes: it starts at `initialTailShare` and
+    /// follows whichever side waits (reading thread only). Where the lines are cut does not
+    /// change any result, only which core decodes them.
+    var tailShare = ReadAhead.initialTailShare
+    static let initialTailShare = 0.26
+    static let tailShareStep = 0.01
+    static let tailShareRange = 0.0...0.6
+    /// Set by the consumer when it found no chunk ready (the reading thread is behind).
+    let consumerWaited = Atomic<Bool>(false)
     let tailsWanted = Atomic<Bool>(false)
     /// Counts slots the reader may fill, and slots filled for the consumer. Owned.
     let free: UnsafeMutablePointer<sem_t>
@@ -110,7 +118,15 @@ final class ReadAhead: @unchecked Sendable {
     func read() {
         var slot = 0
         while true {
-            Self.wait(free)
+            // Balance the decoding between the two threads: take less of it when the consumer
+            // had to wait for a chunk, more when every slot is full (the consumer is behind).
+            let slotWasFree = sem_trywait(free) == 0
+            if consumerWaited.exchange(false, ordering: .relaxed) {
+                tailShare = max(Self.tailShareRange.lowerBound, tailShare - Self.tailShareStep)
+            } else if !slotWasFree {
+                tailShare = min(Self.tailShareRange.upperBound, tailShare + Self.tailShareStep)
+            }
+            if !slotWasFree { Self.wait(free) }
             if stopped.load(ordering: .acquiring) { return }
             let result: Result<Int, any Error>
             do {
@@ -137,7 +153,7 @@ final class ReadAhead: @unchecked Sendable {
         let contentEnd = headroom + count
         // The tail starts after the first LF at or after the cut and ends after the last LF
         // (found from the end: it is one line from there; `memrchr` is not in Glibc's module).
-        let cut = contentEnd - Int(Double(count) * Self.tailShare)
+        let cut = contentEnd - Int(Double(count) * tailShare)
         var end = contentEnd
         while end > cut && base.load(fromByteOffset: end - 1, as: UInt8.self) != 0x0A { end -= 1 }
         guard cut < end, let lf = memchr(base + cut, 0x0A, end - cut) else { return }
@@ -166,7 +182,10 @@ final class ReadAhead: @unchecked Sendable {
     /// - Returns: The slot and how many content bytes follow its headroom (0 at the end).
     /// - Throws: What reading the source threw.
     func take() throws -> (slot: Int, count: Int) {
-        Self.wait(filled)
+        if sem_trywait(filled) != 0 {
+            consumerWaited.store(true, ordering: .relaxed)
+            Self.wait(filled)
+        }
         let slot = nextToTake
         nextToTake = slot + 1 == slotCount ? 0 : slot + 1
         return (slot, try results[slot].get())
