@@ -91,24 +91,27 @@ import Testing
     /// `tailMinimumBytes` 1 has the reading thread decode the tail of every chunk it can.
     func read(
         _ bytes: [UInt8], compressed: Bool, chunkBytes: Int, compressedReadBytes: Int, tailMinimumBytes: Int = 1,
-        limits: DecoderLimits = Self.limits
+        limits: DecoderLimits = Self.limits, file given: [UInt8]? = nil, segmentsAllowed: Bool = false
     ) throws -> Outcome {
         let scratch = try ScratchDirectory()
         let path = scratch.file("input")
-        var file = bytes
-        if compressed {
+        var file = given ?? bytes
+        if compressed && given == nil {
             let compressor = ZstdCompressor()
             file = []
             try compressor.compress(bytes) { file += $0 }
             try compressor.finish { file += $0 }
         }
         try Data(file).write(to: URL(fileURLWithPath: path))
-        let source = try ByteSource(path: path, chunkBytes: chunkBytes, compressedReadBytes: compressedReadBytes)
+        let source = try ByteSource(
+            path: path, chunkBytes: chunkBytes, compressedReadBytes: compressedReadBytes, segmentsAllowed: segmentsAllowed)
         let reader = EventReader(source: source, schema: Self.schema, limits: limits, tailMinimumBytes: tailMinimumBytes)
         var batch = EventBatch(numericCount: 1, categoricalCount: 1)
         var rejected: [Rejected] = []
         while try reader.next(into: &batch, reject: { rejected.append(Rejected(position: $0.position, reason: $0.reason, raw: Array($0.raw))) }) {}
         #expect(source.isCompressed == compressed)
+        // Decoding into the chunks needs chunks of the window (2 MiB here) plus a block.
+        if segmentsAllowed { #expect(source.chunkBytes == ZstdSegmentDecompressor.segmentBytes(window: 2 << 20)) }
         var outcome = Outcome(batch)
         outcome.rejected = rejected
         outcome.accepted = reader.accepted
@@ -235,6 +238,42 @@ import Testing
             var first = EventBatch(numericCount: 1, categoricalCount: 1)
             #expect(try early.next(into: &first, reject: { _ in }))
             #expect(first.count > 0)
+        }
+    }
+
+    /// zstd decoded block by block straight into the chunks (``ZstdSegmentDecompressor``):
+    /// matches reach back into the previous chunk, frames and a skippable frame follow each
+    /// other, and the lines come out as streaming gives them; a stream cut inside a frame
+    /// is still reported.
+    @Test func zstdDecodedIntoTheChunksThemselves() throws {
+        var text: [UInt8] = []
+        for k in 0..<90_000 {
+            text += Array(#"{"ts":\#(1_700_000_000_000 + k),"x":\#(Double(k % 977) / 8),"c":"v\#(k % 5)"}"#.utf8) + [0x0A]
+        }
+        func frame(_ part: ArraySlice<UInt8>) throws -> [UInt8] {
+            var out: [UInt8] = []
+            let compressor = ZstdCompressor()
+            try compressor.compress(Array(part)) { out += $0 }
+            try compressor.finish { out += $0 }
+            return out
+        }
+        let cut = 70_000 * 50
+        // A skippable frame: magic 0x184D2A50, little-endian size, user data.
+        let skippable: [UInt8] = [0x50, 0x2A, 0x4D, 0x18, 5, 0, 0, 0, 1, 2, 3, 4, 5]
+        let file = try frame(text[..<cut]) + skippable + frame(text[cut...])
+        let expected = try decodeOneByOne(text)
+        #expect(expected.accepted == 90_000)
+        var got = try read(
+            text, compressed: true, chunkBytes: 1 << 20, compressedReadBytes: 1 << 17, tailMinimumBytes: 1 << 16,
+            file: file, segmentsAllowed: true)
+        got.tails = 0
+        #expect(got == expected)
+        #expect {
+            _ = try read(
+                text, compressed: true, chunkBytes: 1 << 20, compressedReadBytes: 1 << 17, file: Array(file.dropLast(7)),
+                segmentsAllowed: true)
+        } throws: { error in
+            String(describing: error).contains("zstd stream is truncated or damaged")
         }
     }
 

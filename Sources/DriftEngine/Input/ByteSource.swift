@@ -37,8 +37,8 @@ public final class ByteSource {
     let fileBytesReadCounter = Atomic<Int64>(0)
     /// Whether the file is zstd-compressed.
     public private(set) var isCompressed = false
-    /// The most content one ``read(into:)`` asks for.
-    public let chunkBytes: Int
+    /// The most content one ``read(into:)`` asks for (raised by ``useSegments()``).
+    public private(set) var chunkBytes: Int
     /// How much compressed input is read at a time.
     let compressedReadBytes: Int
     /// File bytes read but not used yet: compressed input, or the start of a plain file
@@ -47,6 +47,12 @@ public final class ByteSource {
     var rawStart = 0
     var rawEnd = 0
     var decompressor: ZstdDecompressor?
+    /// Decompresses block by block straight into the caller's chunks, once the caller has
+    /// promised to keep them in place (``useSegments()``); nil for streaming.
+    var segments: ZstdSegmentDecompressor?
+    /// Whether ``useSegments()`` may switch to segments (sources made with tiny read sizes
+    /// for tests keep streaming).
+    let segmentsAllowed: Bool
     var sniffed = false
     var atEnd = false
 
@@ -56,15 +62,18 @@ public final class ByteSource {
     static let compressedChunkSize = 1 << 17
 
     public convenience init(path: String) throws {
-        try self.init(path: path, chunkBytes: ByteSource.chunkSize, compressedReadBytes: ByteSource.compressedChunkSize)
+        try self.init(
+            path: path, chunkBytes: ByteSource.chunkSize, compressedReadBytes: ByteSource.compressedChunkSize,
+            segmentsAllowed: true)
     }
 
     /// A source with other read sizes (tests use tiny ones to cut lines everywhere).
-    init(path: String, chunkBytes: Int, compressedReadBytes: Int) throws {
+    init(path: String, chunkBytes: Int, compressedReadBytes: Int, segmentsAllowed: Bool = false) throws {
         precondition(chunkBytes > 0 && compressedReadBytes > 0)
         self.path = path
         self.chunkBytes = chunkBytes
         self.compressedReadBytes = compressedReadBytes
+        self.segmentsAllowed = segmentsAllowed
         if path == "-" {
             fd = 0
             fileSize = 0
@@ -78,8 +87,10 @@ public final class ByteSource {
             }
             fileSize = Int64(st.st_size)
         }
-        // Room for the four magic bytes, whatever the read size.
-        raw = .allocate(byteCount: Swift.max(compressedReadBytes, 4), alignment: 16)
+        // Room for the four magic bytes, whatever the read size, and with segments for a
+        // whole compressed block and its header.
+        let rawBytes = Swift.max(compressedReadBytes, segmentsAllowed ? ZstdSegmentDecompressor.blockBytes + 64 : 4)
+        raw = .allocate(byteCount: rawBytes, alignment: 16)
     }
 
     deinit {
@@ -113,17 +124,12 @@ public final class ByteSource {
     public func read(into out: UnsafeMutableRawBufferPointer) throws -> Int {
         precondition(out.count > 0, "ByteSource.read(into:) needs room")
         if atEnd { return 0 }
-        if !sniffed {
-            sniffed = true
-            // A pipe may give fewer bytes than asked for: read until the magic bytes are in.
-            while rawEnd < 4 {
-                let n = try readFile(into: UnsafeMutableRawBufferPointer(rebasing: raw[rawEnd...]))
-                if n == 0 { break }
-                rawEnd += n
-            }
-            if rawEnd >= 4 && Zstd.isFrame(UnsafeRawBufferPointer(rebasing: raw[0..<4])) {
-                isCompressed = true
-                decompressor = ZstdDecompressor()
+        try sniff()
+        if let segments {
+            do {
+                return try read(segments, into: out)
+            } catch let error as ZstdError {
+                throw FileError("\(path): zstd stream is damaged (\(error))")
             }
         }
         guard let decompressor else {
@@ -173,10 +179,112 @@ public final class ByteSource {
         return written
     }
 
+    /// Reads the first bytes once, to tell zstd from plain content.
+    func sniff() throws {
+        if sniffed { return }
+        sniffed = true
+        // A pipe may give fewer bytes than asked for: read until the magic bytes are in.
+        while rawEnd < 4 {
+            let n = try readFile(into: UnsafeMutableRawBufferPointer(rebasing: raw[rawEnd...]))
+            if n == 0 { break }
+            rawEnd += n
+        }
+        if rawEnd >= 4 && Zstd.isFrame(UnsafeRawBufferPointer(rebasing: raw[0..<4])) {
+            isCompressed = true
+            decompressor = ZstdDecompressor()
+        }
+    }
+
+    /// The caller keeps every chunk it was given in place and unchanged until the next
+    /// chunk is complete (``ReadAhead``'s ring does): zstd input may then be decompressed
+    /// block by block straight into the chunks (``ZstdSegmentDecompressor``), which saves
+    /// zstd copying everything out of its own window buffer. ``chunkBytes`` grows to the
+    /// first frame's window plus a block; frames with larger windows than fit are streamed.
+    ///
+    /// Call before the first read, on the thread that creates the chunks.
+    func useSegments() throws {
+        guard segmentsAllowed, !sniffed else { return }
+        try sniff()
+        guard decompressor != nil else { return }
+        var header = try? ZstdSegmentDecompressor.frameHeader(UnsafeRawBufferPointer(rebasing: raw[rawStart..<rawEnd]))
+        while case .needs(let n) = header {
+            guard try fillRaw(atLeast: n) else { return }
+            header = try? ZstdSegmentDecompressor.frameHeader(UnsafeRawBufferPointer(rebasing: raw[rawStart..<rawEnd]))
+        }
+        guard case .frame(let window) = header, window <= ZstdSegmentDecompressor.maxWindow else { return }
+        chunkBytes = Swift.max(chunkBytes, ZstdSegmentDecompressor.segmentBytes(window: window))
+        segments = ZstdSegmentDecompressor()
+        decompressor = nil
+    }
+
+    /// Makes at least `count` unread compressed bytes contiguous in `raw` (moving what is
+    /// left to its start and reading more); `false` when the file ends first.
+    func fillRaw(atLeast count: Int) throws -> Bool {
+        if rawEnd - rawStart >= count { return true }
+        precondition(count <= raw.count, "a zstd step larger than the input buffer")
+        if rawStart > 0 {
+            memmove(raw.baseAddress!, raw.baseAddress! + rawStart, rawEnd - rawStart)
+            rawEnd -= rawStart
+            rawStart = 0
+        }
+        while rawEnd - rawStart < count {
+            let n = try readFile(into: UnsafeMutableRawBufferPointer(rebasing: raw[rawEnd...]))
+            if n == 0 { return false }
+            rawEnd += n
+        }
+        return true
+    }
+
+    /// ``read(into:)`` with segments: fills `out` with whole blocks until the next block
+    /// might not fit (or the input ends).
+    func read(_ segments: ZstdSegmentDecompressor, into out: UnsafeMutableRawBufferPointer) throws -> Int {
+        var written = 0
+        let truncated = FileError("\(path): zstd stream is truncated or damaged (it ends inside a frame)")
+        while true {
+            if !segments.isInsideFrame {
+                // Between frames: the end, a skippable frame, or a frame to check.
+                guard try fillRaw(atLeast: 1) else {
+                    atEnd = written == 0
+                    return written
+                }
+                var header = try ZstdSegmentDecompressor.frameHeader(UnsafeRawBufferPointer(rebasing: raw[rawStart..<rawEnd]))
+                while case .needs(let n) = header {
+                    guard try fillRaw(atLeast: n) else { throw truncated }
+                    header = try ZstdSegmentDecompressor.frameHeader(UnsafeRawBufferPointer(rebasing: raw[rawStart..<rawEnd]))
+                }
+                switch header {
+                case .skippable(var bytes):
+                    while bytes > 0 {
+                        guard try fillRaw(atLeast: 1) else { throw truncated }
+                        let k = Swift.min(bytes, rawEnd - rawStart)
+                        rawStart += k
+                        bytes -= k
+                    }
+                    continue
+                case .frame(let window) where ZstdSegmentDecompressor.segmentBytes(window: window) > chunkBytes:
+                    // Too large a window for these chunks: stream from this frame on.
+                    self.segments = nil
+                    decompressor = ZstdDecompressor()
+                    return written > 0 ? written : try read(into: out)
+                case .frame, .needs:
+                    try segments.beginFrame()
+                }
+            }
+            if segments.nextIsBlock && out.count - written < ZstdSegmentDecompressor.blockBytes { return written }
+            let need = segments.nextInputBytes
+            guard try fillRaw(atLeast: need) else { throw truncated }
+            written += try segments.step(
+                UnsafeRawBufferPointer(rebasing: raw[rawStart..<(rawStart + need)]),
+                into: UnsafeMutableRawBufferPointer(rebasing: out[written...]))
+            rawStart += need
+        }
+    }
+
     /// Appends the next piece of (decompressed) content to `out`.
     ///
     /// - Returns: `false` at the end of the input (nothing appended).
     public func read(appendingTo out: inout [UInt8]) throws -> Bool {
+        precondition(segments == nil, "a growing array does not keep chunks in place")
         let before = out.count
         var n = 0
         out.append(contentsOf: repeatElement(0, count: chunkBytes))

@@ -80,7 +80,10 @@ final class ReadAhead: @unchecked Sendable {
     ///   - tailMinimumBytes: Chunks shorter than this are left whole to the consumer.
     ///   - slotCount: Chunks in flight: one being filled, one being decoded, the rest ready.
     init(source: ByteSource, headroom: Int, tailDecoder: JSONEventDecoder? = nil, tailMinimumBytes: Int = 1 << 16, slotCount: Int = 4) {
-        precondition(slotCount >= 2 && headroom >= 0)
+        precondition(slotCount >= 3 && headroom >= 0)
+        // Slots are refilled only after the two that follow them: zstd may decode straight
+        // into them, reading the previous chunk while it fills the next.
+        try? source.useSegments()
         self.source = source
         self.headroom = headroom
         self.chunkBytes = source.chunkBytes
@@ -153,7 +156,8 @@ final class ReadAhead: @unchecked Sendable {
         let contentEnd = headroom + count
         // The tail starts after the first LF at or after the cut and ends after the last LF
         // (found from the end: it is one line from there; `memrchr` is not in Glibc's module).
-        let cut = contentEnd - Int(Double(count) * tailShare)
+        // Never longer than a line may be (the consumer reports overlong lines itself).
+        let cut = contentEnd - min(Int(Double(count) * tailShare), headroom - 1)
         var end = contentEnd
         while end > cut && base.load(fromByteOffset: end - 1, as: UInt8.self) != 0x0A { end -= 1 }
         guard cut < end, let lf = memchr(base + cut, 0x0A, end - cut) else { return }
