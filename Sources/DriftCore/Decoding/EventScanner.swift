@@ -181,7 +181,9 @@ struct EventScanner {
         }
         let firstChild = Int(nodes[node].firstChild)
         let lastChild = firstChild &+ Int(nodes[node].childCount)
-        var hint = firstChild
+        // The child found for the previous member: the next key is first expected to be the
+        // child after it (keys usually come in schema order).
+        var lastFound = -1
         // This object's learned keys, one per member position, while there are any.
         var learnedKeys: UnsafeMutablePointer<LearnedKey>? = nil
         var learnedLeft = 0
@@ -191,33 +193,46 @@ struct EventScanner {
         }
         while true {
             guard byte(i) == 0x22 else { return fail(.malformedJSON) }
-            var found = -1
+            var child = -1
+            var numericLeafSlot = -1
+            var stringLeafSlot = -1
             if learnedLeft > 0, let k = learnedKeys, matchesLearnedKey(k.pointee) {
                 // The key seen at this position before, quote included: no need to scan the
-                // string or look it up.
-                found = Int(k.pointee.child)
-            } else if hint < lastChild && matchesPlainKey(children[hint]) {
-                // The expected key, quote included: no need to scan the string.
-                found = hint
-                if learnedLeft > 0 { learnedKeys.unsafelyUnwrapped.pointee = learnedKey(for: children[hint], child: hint) }
+                // string or look it up, and where it leads is learned too.
+                let key = k.pointee
+                child = Int(key.node)
+                numericLeafSlot = Int(key.numericLeafSlot)
+                stringLeafSlot = Int(key.stringLeafSlot)
+                if key.child >= 0 { lastFound = Int(key.child) }
             } else {
-                guard scanString() else { return false }
-                found = lookup(node: node, hint: hint)
-                if learnedLeft > 0 { learnedKeys.unsafelyUnwrapped.pointee = learnedKeyForScannedString(child: found) }
+                let hint = lastFound < 0 || lastFound &+ 1 == lastChild ? firstChild : lastFound &+ 1
+                var found = -1
+                var key: LearnedKey
+                if hint < lastChild && matchesPlainKey(children[hint]) {
+                    // The expected key, quote included: no need to scan the string.
+                    found = hint
+                    key = learnedKey(for: children[hint])
+                } else {
+                    guard scanString() else { return false }
+                    found = lookup(node: node, hint: hint)
+                    key = learnedKeyForScannedString()
+                }
+                if found >= 0 {
+                    let edge = children[found]
+                    child = Int(edge.node)
+                    numericLeafSlot = Int(edge.numericLeafSlot)
+                    stringLeafSlot = Int(edge.stringLeafSlot)
+                    lastFound = found
+                    key.child = Int32(truncatingIfNeeded: found)
+                    key.node = edge.node
+                    key.numericLeafSlot = edge.numericLeafSlot
+                    key.stringLeafSlot = edge.stringLeafSlot
+                }
+                if learnedLeft > 0 { learnedKeys.unsafelyUnwrapped.pointee = key }
             }
             if learnedLeft > 0 {
                 learnedLeft &-= 1
                 learnedKeys = learnedKeys.unsafelyUnwrapped + 1
-            }
-            var child = -1
-            var numericLeafSlot = -1
-            var stringLeafSlot = -1
-            if found >= 0 {
-                let edge = children[found]
-                child = Int(edge.node)
-                numericLeafSlot = Int(edge.numericLeafSlot)
-                stringLeafSlot = Int(edge.stringLeafSlot)
-                hint = found &+ 1 == lastChild ? firstChild : found &+ 1
             }
             if i &+ 1 < end && p[i] == 0x3A && p[i &+ 1] > 0x20 {
                 // Compact `:value`, the usual NDJSON form: one check instead of three.
@@ -385,21 +400,19 @@ struct EventScanner {
         return true
     }
 
-    /// A configured plain key as a learned one.
+    /// A configured plain key's bytes as a learned key (where it leads is filled in by the caller).
     @inline(__always)
-    func learnedKey(for edge: PathChild, child: Int) -> LearnedKey {
-        LearnedKey(
-            word0: edge.word0, word1: edge.word1, mask0: edge.mask0, mask1: edge.mask1, keyCount: edge.keyCount,
-            child: Int32(truncatingIfNeeded: child))
+    func learnedKey(for edge: PathChild) -> LearnedKey {
+        LearnedKey(word0: edge.word0, word1: edge.word1, mask0: edge.mask0, mask1: edge.mask1, keyCount: edge.keyCount)
     }
 
-    /// The string just scanned as a learned key leading to `child` (-1: off every path); an
-    /// escaped or longer key than 16 bytes learns nothing (the entry is emptied).
+    /// The string just scanned as a learned key (leading nowhere until the caller says
+    /// otherwise); an escaped key or one longer than 16 bytes cannot be learned (keyCount -1).
     @inline(never)
-    func learnedKeyForScannedString(child: Int) -> LearnedKey {
+    func learnedKeyForScannedString() -> LearnedKey {
         let count = stringEnd &- stringStart
         guard !stringEscaped && count <= 16 else { return LearnedKey() }
-        var key = LearnedKey(keyCount: Int32(truncatingIfNeeded: count), child: Int32(truncatingIfNeeded: child))
+        var key = LearnedKey(keyCount: Int32(truncatingIfNeeded: count))
         for k in 0..<count {
             let byte = UInt64(p[stringStart &+ k]), shift = UInt64(8 &* (k & 7))
             if k < 8 {

@@ -45,8 +45,12 @@ struct LearnedKey {
     /// The key's length (at most 16), or -1 for nothing learned yet.
     var keyCount: Int32 = -1
     /// The child it is (index into ``CompiledPaths/children``), or -1 for a key off every
-    /// configured path.
+    /// configured path; then that child's node and leaf slots (see ``PathChild``), so a
+    /// match needs no second lookup.
     var child: Int32 = -1
+    var node: Int32 = -1
+    var numericLeafSlot: Int32 = -1
+    var stringLeafSlot: Int32 = -1
 }
 
 /// An edge of the path trie: the (unescaped) key bytes and the node it leads to.
