@@ -371,11 +371,12 @@ final class LiveSession {
 
     /// Hands one event of a poll to the decoder; see ``PollState``.
     @inline(__always)
-    func handle(_ event: KafkaConsumerEvent, decoder: JSONEventDecoder, state: inout PollState) throws {
+    func handle(_ event: KafkaConsumerEvent, decoder: StagedEventDecoder, state: inout PollState) throws {
         switch event {
         case .message(let m):
             if let max = options.maxMessages, summary.messages &+ state.messages >= max { return }
             if m.topicPartition.partition != lastPartition.partition || m.topicPartition.topic != lastPartition.topic {
+                if state.slot >= 0 { decoder.flush(into: &state.batches[state.slot]) }
                 endRun(&state)
                 state.slot = slot(m.topicPartition)
                 // A partition first seen here (not assigned before): its batch.
@@ -410,13 +411,14 @@ final class LiveSession {
     }
 
     /// Polls once and decodes the messages into the partitions' batches.
-    func pollOnce(_ kafka: KafkaConsumer, decoder: JSONEventDecoder) throws {
+    func pollOnce(_ kafka: KafkaConsumer, decoder: StagedEventDecoder) throws {
         var state = PollState()
         var taken = false
         // The batches move into `state` at the first event (after any rebalance callback)
         // and back afterwards, also when decoding throws.
         defer {
             if taken {
+                if state.slot >= 0 { decoder.flush(into: &state.batches[state.slot]) }
                 endRun(&state)
                 swap(&state.batches, &pending.batches)
                 summary.messages += state.messages
@@ -462,8 +464,8 @@ final class LiveSession {
     /// The poll loop, then the final checkpoint and the closing of every output.
     func consume(_ kafka: KafkaConsumer) throws {
         var lastStatus = clock.now
-        // A local copy: calling the stored property's methods copies the decoder per message.
-        let decoder = self.decoder
+        // One scan scratch and row staging for the whole run.
+        let decoder = StagedEventDecoder(self.decoder)
 
         var lastCheckpoint = clock.now
         let interval = Duration.microseconds(config.checkpoint.intervalMicroseconds)
