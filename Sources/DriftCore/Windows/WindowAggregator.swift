@@ -127,6 +127,9 @@ public struct WindowAggregator: Sendable {
     /// Per model slot, the state of a window without events: new windows copy it, sharing
     /// the edges and lookup tables instead of building them again.
     var emptyStates: [State] = []
+    /// Empty states built elsewhere (by the other partitions of a ``PartitionedAggregator``),
+    /// per model name: a new model slot takes its empty state from here when it is there.
+    var emptyStateTemplates: [String: State] = [:]
     var open: [Key: State] = [:]
     var codes: [UInt32] = []
 
@@ -149,7 +152,7 @@ public struct WindowAggregator: Sendable {
         modelSlots[name] = s
         let reference = profile.reference(forModel: name)
         references.append(reference)
-        emptyStates.append(State(
+        emptyStates.append(emptyStateTemplates[name] ?? State(
             numeric: reference.numeric.map { NumericSummary(psiEdges: $0.psiEdges, fineEdges: $0.fine.edges) },
             categorical: reference.categorical.map { CategoricalCounts(categoryCount: $0.dictionary.categories.count) }))
         return s

@@ -352,28 +352,92 @@ final class LiveSession {
         if dirty { checkpoint() }
     }
 
-    func handle(_ event: KafkaConsumerEvent) throws {
+    /// What one poll changes, kept in locals while its messages are decoded and written to the
+    /// session once the poll's messages are handled: per message, only the decoder and the
+    /// partition's batch are touched (no property of this class, no dictionary).
+    ///
+    /// Rebalance callbacks run inside librdkafka's batch call, before any message of the poll
+    /// is handed over, so nothing reads the session's counters, offsets or batches while a
+    /// poll's messages are handled.
+    struct PollState {
+        var batches: [EventBatch] = []
+        var messages: Int64 = 0
+        var accepted: Int64 = 0
+        /// The partition of the current run of messages and the offset of its last message.
+        var slot = -1
+        var lastOffset: Int64 = -1
+        var sawMessage = false
+    }
+
+    /// Hands one event of a poll to the decoder; see ``PollState``.
+    @inline(__always)
+    func handle(_ event: KafkaConsumerEvent, decoder: StagedEventDecoder, state: inout PollState) throws {
         switch event {
         case .message(let m):
-            if let max = options.maxMessages, summary.messages >= max { return }
-            let s = slot(m.topicPartition)
-            summary.messages += 1
-            if let reason = decoder.decode(m.value, position: m.offset, into: &pending.batches[s]) {
+            if let max = options.maxMessages, summary.messages &+ state.messages >= max { return }
+            if m.topicPartition.partition != lastPartition.partition || m.topicPartition.topic != lastPartition.topic {
+                if state.slot >= 0 { decoder.flush(into: &state.batches[state.slot]) }
+                endRun(&state)
+                state.slot = slot(m.topicPartition)
+                // A partition first seen here (not assigned before): its batch.
+                while state.batches.count < names.count {
+                    state.batches.append(EventBatch(numericCount: schema.numeric.count, categoricalCount: schema.categorical.count))
+                }
+            }
+            let s = state.slot
+            state.messages &+= 1
+            state.sawMessage = true
+            if let reason = decoder.decode(m.value, position: m.offset, into: &state.batches[s]) {
                 summary.rejectedByReason[reason, default: 0] += 1
                 try deadLetters.write(source: names[s], position: m.offset, reason: reason, raw: m.value)
             } else {
-                summary.accepted += 1
+                state.accepted &+= 1
             }
-            nextOffsets[s] = m.offset + 1
-            lastMessage[s] = now
-            lastAnyMessage = now
-            if firstMessage == nil { firstMessage = now }
-            dirty = true
+            state.lastOffset = m.offset
         case .partitionEnd:
             break
         case .error(let error):
             summary.kafkaErrors += 1
             kafkaErrors.report(error, to: options.logger)
+        }
+    }
+
+    /// Records where the current run of one partition's messages ended.
+    func endRun(_ state: inout PollState) {
+        guard state.slot >= 0, state.lastOffset >= 0 else { return }
+        nextOffsets[state.slot] = state.lastOffset + 1
+        lastMessage[state.slot] = now
+        state.lastOffset = -1
+    }
+
+    /// Polls once and decodes the messages into the partitions' batches.
+    func pollOnce(_ kafka: KafkaConsumer, decoder: StagedEventDecoder) throws {
+        var state = PollState()
+        var taken = false
+        // The batches move into `state` at the first event (after any rebalance callback)
+        // and back afterwards, also when decoding throws.
+        defer {
+            if taken {
+                if state.slot >= 0 { decoder.flush(into: &state.batches[state.slot]) }
+                endRun(&state)
+                swap(&state.batches, &pending.batches)
+                summary.messages += state.messages
+                summary.accepted += state.accepted
+                if state.sawMessage {
+                    lastAnyMessage = now
+                    if firstMessage == nil { firstMessage = now }
+                    dirty = true
+                }
+            }
+        }
+        try kafka.poll(maxMessages: 4096, timeoutMilliseconds: 100) { event in
+            if !taken {
+                swap(&state.batches, &pending.batches)
+                taken = true
+                // The run cache may name a partition of an earlier poll: start afresh.
+                lastPartition = TopicPartition("", -1)
+            }
+            try handle(event, decoder: decoder, state: &state)
         }
     }
 
@@ -400,6 +464,8 @@ final class LiveSession {
     /// The poll loop, then the final checkpoint and the closing of every output.
     func consume(_ kafka: KafkaConsumer) throws {
         var lastStatus = clock.now
+        // One scan scratch and row staging for the whole run.
+        let decoder = StagedEventDecoder(self.decoder)
 
         var lastCheckpoint = clock.now
         let interval = Duration.microseconds(config.checkpoint.intervalMicroseconds)
@@ -407,7 +473,7 @@ final class LiveSession {
         var endOfInput = false
         while !options.shouldStop() {
             now = clock.now
-            try kafka.poll(maxMessages: 4096, timeoutMilliseconds: 100) { try handle($0) }
+            try pollOnce(kafka, decoder: decoder)
             now = clock.now
             try feed()
             for s in names.indices where now - lastMessage[s] >= idleTimeout && !aggregator.isIdle(names[s]) {
