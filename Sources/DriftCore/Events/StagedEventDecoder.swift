@@ -18,6 +18,12 @@ public final class StagedEventDecoder {
     let categoricalCount: Int
     let scratch: JSONEventDecoder.ScanScratch
     let scratchMemory: UnsafeMutablePointer<UInt64>
+    /// Each object's key order, learned from the events so far (see ``LearnedKey``); kept
+    /// for the stager's life, since it only guides matching and holds no batch's data.
+    let learnedKeys: UnsafeMutablePointer<LearnedKey>
+    /// Recent string values per slot (see ``CachedString``): they point into the arena of
+    /// the batch being decoded for, so ``flush(into:)`` forgets them.
+    let cachedStrings: UnsafeMutablePointer<CachedString>
     let timestamps: UnsafeMutablePointer<Int64>
     let positions: UnsafeMutablePointer<Int64>
     let numeric: UnsafeMutablePointer<Double>
@@ -35,8 +41,16 @@ public final class StagedEventDecoder {
         // What `withScanScratch` allocates for the longest event accepted.
         let depthWords = min(max(decoder.limits.maxDepth, 0), max(decoder.limits.maxEventBytes, 0)) >> 6 &+ 1
         scratchMemory = .allocate(capacity: 2 &* slotCount &+ depthWords)
-        scratch = JSONEventDecoder.ScanScratch(
-            values: scratchMemory, states: scratchMemory + slotCount, containerBits: scratchMemory + 2 &* slotCount)
+        learnedKeys = .allocate(capacity: max(paths.learnedCount, 1))
+        learnedKeys.initialize(repeating: LearnedKey(), count: max(paths.learnedCount, 1))
+        var scratch = JSONEventDecoder.ScanScratch(
+            values: scratchMemory, states: scratchMemory + slotCount, containerBits: scratchMemory + 2 &* slotCount,
+            slotCount: slotCount)
+        if paths.learnedCount > 0 { scratch.learned = learnedKeys }
+        cachedStrings = .allocate(capacity: slotCount &* CompiledPaths.cachedStrings)
+        cachedStrings.initialize(repeating: CachedString(), count: slotCount &* CompiledPaths.cachedStrings)
+        scratch.strings = cachedStrings
+        self.scratch = scratch
         let rows = Self.rowsPerBlock
         timestamps = .allocate(capacity: rows)
         positions = .allocate(capacity: rows)
@@ -49,6 +63,8 @@ public final class StagedEventDecoder {
 
     deinit {
         scratchMemory.deallocate()
+        learnedKeys.deallocate()
+        cachedStrings.deallocate()
         timestamps.deallocate()
         positions.deallocate()
         numeric.deallocate()
@@ -93,8 +109,11 @@ public final class StagedEventDecoder {
         return nil
     }
 
-    /// Appends the staged rows to `batch` (the batch they were decoded for).
+    /// Appends the staged rows to `batch` (the batch they were decoded for). Call it before
+    /// decoding for another batch or changing this one.
     public func flush(into batch: inout EventBatch) {
+        // Cached strings point into this batch's arena.
+        scratch.forgetStrings(from: 0)
         let staged = stagedCount.pointee
         guard staged > 0 else { return }
         decoder.checkColumns(of: batch)
