@@ -60,6 +60,9 @@ struct EventScanner {
     var number = ScannedNumber()
     /// Whitespace skipped so far held a line feed (see ``scanLineEvent(arena:)``).
     var crossedLineFeed = false
+    /// Objects with learned keys met so far in this event, one bit each (by
+    /// ``PathNode/learnedBase``; at most ``CompiledPaths/learnedNodeLimit`` of them).
+    var visitedObjects: UInt64 = 0
 
     let nodes: UnsafeMutableBufferPointer<PathNode>
     let children: UnsafeMutableBufferPointer<PathChild>
@@ -287,15 +290,16 @@ struct EventScanner {
         let next = Self.scanNumber(p, end, from: i, into: &scanned)
         guard next >= 0 else { return fail(.malformedJSON) }
         i = next
-        var x: Double
         if !scanned.truncated,
             let exact = DecimalToDouble.clinger(
                 mantissa: scanned.mantissa, exponent: scanned.exponent, negative: scanned.negative)
         {
-            x = exact
-        } else {
-            x = Self.value(of: scanned, in: p)
+            // At most 2^53 divided or multiplied by at most 10^22: always finite.
+            values[slot] = exact.bitPattern
+            states[slot] = SlotState.present.rawValue
+            return true
         }
+        let x = Self.value(of: scanned, in: p)
         values[slot] = x.bitPattern
         states[slot] = (x.isFinite ? SlotState.present : SlotState.numberOutOfRange).rawValue
         return true
@@ -444,12 +448,22 @@ struct EventScanner {
     @inline(__always)
     mutating func parseMember(node index: Int, depth: Int, arena: inout [UInt8]) -> Bool {
         let node = nodes[index]
-        // The key may repeat: this value replaces everything an earlier one set.
-        var s = Int(node.firstSubtreeSlot)
-        let lastSlot = s &+ Int(node.subtreeSlotCount)
-        while s < lastSlot {
-            states[Int(subtreeSlots[s])] = SlotState.absent.rawValue
-            s &+= 1
+        // The key may repeat: this value replaces everything an earlier one set. (Every slot
+        // starts absent, so an object that learns its keys, seen for the first time in
+        // this event, has nothing to reset.)
+        var firstVisit = false
+        if node.learnedBase >= 0 {
+            let bit = UInt64(1) &<< UInt64(truncatingIfNeeded: Int(node.learnedBase) / CompiledPaths.learnedMembers)
+            firstVisit = visitedObjects & bit == 0
+            visitedObjects |= bit
+        }
+        if !firstVisit {
+            var s = Int(node.firstSubtreeSlot)
+            let lastSlot = s &+ Int(node.subtreeSlotCount)
+            while s < lastSlot {
+                states[Int(subtreeSlots[s])] = SlotState.absent.rawValue
+                s &+= 1
+            }
         }
         if node.targetCount == 0 {
             if byte(i) == 0x7B && node.childCount > 0 {
