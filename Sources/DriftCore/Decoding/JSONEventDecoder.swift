@@ -156,11 +156,7 @@ public struct JSONEventDecoder: Sendable {
     func scan(_ event: UnsafeRawBufferPointer, scratch: ScanScratch, arena: inout [UInt8]) -> RejectReason? {
         let slotCount = paths.slotCount
         let states = scratch.states
-        for s in 0..<slotCount { states[s] = SlotState.absent.rawValue }
-        var scanner = EventScanner(
-            event: event, maxDepth: limits.maxDepth, paths: paths,
-            values: scratch.values, states: states, containerBits: scratch.containerBits, learned: scratch.learned,
-            strings: scratch.strings)
+        var scanner = scanner(for: event, scratch: scratch)
         let arenaMark = arena.count
         guard scanner.scanEvent(arena: &arena) else {
             rollBack(&arena, to: arenaMark, scratch: scratch)
@@ -173,10 +169,7 @@ public struct JSONEventDecoder: Sendable {
             rollBack(&arena, to: arenaMark, scratch: scratch)
             return .missingTimestamp
         }
-        // Absent is 0 and present 1: one pass of ORs tells whether any slot holds an error.
-        var errorBits: UInt64 = 0
-        for s in 0..<slotCount { errorBits |= states[s] & ~SlotState.present.rawValue }
-        if errorBits != 0 {
+        if !allFieldsUsable(scratch) {
             for s in 0..<slotCount {
                 if let reason = SlotState(rawValue: states[s])?.rejectReason {
                     rollBack(&arena, to: arenaMark, scratch: scratch)
@@ -199,29 +192,34 @@ public struct JSONEventDecoder: Sendable {
         let limit = limits.maxEventBytes &+ 2
         let atEnd = text.count <= limit
         let event = atEnd ? text : UnsafeRawBufferPointer(rebasing: text[0..<limit])
-        let slotCount = paths.slotCount
-        let states = scratch.states
-        for s in 0..<slotCount { states[s] = SlotState.absent.rawValue }
-        var scanner = EventScanner(
-            event: event, maxDepth: limits.maxDepth, paths: paths,
-            values: scratch.values, states: states, containerBits: scratch.containerBits, learned: scratch.learned,
-            strings: scratch.strings)
+        var scanner = scanner(for: event, scratch: scratch)
         let arenaMark = arena.count
-        var ok = scanner.scanLineEvent(atEnd: atEnd, arena: &arena)
-        let length = scanner.i
-        if ok && (length > limits.maxEventBytes || states[CompiledPaths.timestampSlot] == SlotState.absent.rawValue) {
-            ok = false
-        }
-        if ok {
-            var errorBits: UInt64 = 0
-            for s in 0..<slotCount { errorBits |= states[s] & ~SlotState.present.rawValue }
-            ok = errorBits == 0
-        }
-        guard ok else {
+        let length = scanner.scanLineEvent(atEnd: atEnd, arena: &arena) ? scanner.i : Int.max
+        guard length <= limits.maxEventBytes,
+            scratch.states[CompiledPaths.timestampSlot] != SlotState.absent.rawValue, allFieldsUsable(scratch)
+        else {
             rollBack(&arena, to: arenaMark, scratch: scratch)
             return nil
         }
         return length
+    }
+
+    /// A scanner over `event` with every slot reset to absent.
+    @inline(__always)
+    func scanner(for event: UnsafeRawBufferPointer, scratch: ScanScratch) -> EventScanner {
+        for s in 0..<paths.slotCount { scratch.states[s] = SlotState.absent.rawValue }
+        return EventScanner(
+            event: event, maxDepth: limits.maxDepth, paths: paths,
+            values: scratch.values, states: scratch.states, containerBits: scratch.containerBits, learned: scratch.learned,
+            strings: scratch.strings)
+    }
+
+    /// Whether no slot holds a field error. Absent is 0 and present 1: one pass of ORs tells.
+    @inline(__always)
+    func allFieldsUsable(_ scratch: ScanScratch) -> Bool {
+        var errorBits: UInt64 = 0
+        for s in 0..<paths.slotCount { errorBits |= scratch.states[s] & ~SlotState.present.rawValue }
+        return errorBits == 0
     }
 
     @inline(__always)
@@ -269,39 +267,19 @@ public struct JSONEventDecoder: Sendable {
         // appends is unobservable; arena bytes are appended right away, so ranges stay valid.
         let rowsPerBlock = 64
         let numericCount = paths.numericCount, categoricalCount = paths.categoricalCount
-        let firstCategoricalSlot = 2 &+ numericCount
+        let capacities = StagedRows.capacities(rows: rowsPerBlock, numericCount: numericCount, categoricalCount: categoricalCount)
         var accepted = 0, rejected = 0, blank = 0
         var start = 0
         var line = firstLine
         try withScanScratch(longestEvent: count, learning: true) { scratch in
-        try withUnsafeTemporaryAllocation(of: Int64.self, capacity: 2 &* rowsPerBlock) { integers in
-        try withUnsafeTemporaryAllocation(of: Double.self, capacity: max(numericCount, 1) &* rowsPerBlock) { doubles in
-        try withUnsafeTemporaryAllocation(of: EventBatch.ByteRange.self, capacity: (1 &+ categoricalCount) &* rowsPerBlock) {
-            ranges in
-            let timestamps = integers.baseAddress.unsafelyUnwrapped
-            let positions = timestamps + rowsPerBlock
-            let numeric = doubles.baseAddress.unsafelyUnwrapped
-            let models = ranges.baseAddress.unsafelyUnwrapped
-            let categorical = models + rowsPerBlock
+        try withUnsafeTemporaryAllocation(of: Int64.self, capacity: capacities.integers) { integers in
+        try withUnsafeTemporaryAllocation(of: Double.self, capacity: capacities.doubles) { doubles in
+        try withUnsafeTemporaryAllocation(of: EventBatch.ByteRange.self, capacity: capacities.ranges) { ranges in
+            let rows = StagedRows(
+                rows: rowsPerBlock, numericCount: numericCount, categoricalCount: categoricalCount,
+                integers: integers.baseAddress.unsafelyUnwrapped, doubles: doubles.baseAddress.unsafelyUnwrapped,
+                ranges: ranges.baseAddress.unsafelyUnwrapped)
             var staged = 0
-            func flush(_ batch: inout EventBatch) {
-                batch.timestamps.append(contentsOf: UnsafeBufferPointer(start: timestamps, count: staged))
-                batch.positions.append(contentsOf: UnsafeBufferPointer(start: positions, count: staged))
-                batch.models.append(contentsOf: UnsafeBufferPointer(start: models, count: staged))
-                batch.numeric.withUnsafeMutableBufferPointer { columns in
-                    for f in 0..<columns.count {
-                        columns[f].append(contentsOf: UnsafeBufferPointer(start: numeric + f &* rowsPerBlock, count: staged))
-                    }
-                }
-                batch.categorical.withUnsafeMutableBufferPointer { columns in
-                    for f in 0..<columns.count {
-                        columns[f].append(
-                            contentsOf: UnsafeBufferPointer(start: categorical + f &* rowsPerBlock, count: staged))
-                    }
-                }
-                staged = 0
-            }
-            let values = scratch.values, states = scratch.states
             if count > 0 { checkColumns(of: batch) }
             while start < count {
                 var lineEnd = count
@@ -335,26 +313,12 @@ public struct JSONEventDecoder: Sendable {
                     }
                 }
                 if rowScanned {
-                    timestamps[staged] = Int64(bitPattern: values[CompiledPaths.timestampSlot])
-                    positions[staged] = line
-                    let modelSlot = CompiledPaths.modelSlot
-                    models[staged] =
-                        states[modelSlot] == SlotState.present.rawValue
-                        ? EventScanner.unpackRange(values[modelSlot]) : .missing
-                    var column = numeric + staged
-                    for s in 2..<firstCategoricalSlot {
-                        column.pointee =
-                            states[s] == SlotState.present.rawValue ? Double(bitPattern: values[s]) : .nan
-                        column += rowsPerBlock
-                    }
-                    var categoricalColumn = categorical + staged
-                    for s in firstCategoricalSlot..<(firstCategoricalSlot &+ categoricalCount) {
-                        categoricalColumn.pointee =
-                            states[s] == SlotState.present.rawValue ? EventScanner.unpackRange(values[s]) : .missing
-                        categoricalColumn += rowsPerBlock
-                    }
+                    rows.stage(scratch, position: line, row: staged)
                     staged &+= 1
-                    if staged == rowsPerBlock { flush(&batch) }
+                    if staged == rowsPerBlock {
+                        rows.append(staged, to: &batch)
+                        staged = 0
+                    }
                     accepted &+= 1
                 }
                 if let reason {
@@ -364,7 +328,7 @@ public struct JSONEventDecoder: Sendable {
                 line &+= 1
                 start = lineEnd &+ 1
             }
-            flush(&batch)
+            rows.append(staged, to: &batch)
         }
         }
         }

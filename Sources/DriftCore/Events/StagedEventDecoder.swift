@@ -24,11 +24,11 @@ public final class StagedEventDecoder {
     /// Recent string values per slot (see ``CachedString``): they point into the arena of
     /// the batch being decoded for, so ``flush(into:)`` forgets them.
     let cachedStrings: UnsafeMutablePointer<CachedString>
-    let timestamps: UnsafeMutablePointer<Int64>
-    let positions: UnsafeMutablePointer<Int64>
-    let numeric: UnsafeMutablePointer<Double>
-    let models: UnsafeMutablePointer<EventBatch.ByteRange>
-    let categorical: UnsafeMutablePointer<EventBatch.ByteRange>
+    /// The staged rows, over `integers`, `doubles` and `ranges` (owned).
+    let rows: StagedRows
+    let integers: UnsafeMutablePointer<Int64>
+    let doubles: UnsafeMutablePointer<Double>
+    let ranges: UnsafeMutablePointer<EventBatch.ByteRange>
     /// Rows staged, in a pointer so that counting needs no exclusivity check on the class.
     let stagedCount: UnsafeMutablePointer<Int>
 
@@ -51,12 +51,14 @@ public final class StagedEventDecoder {
         cachedStrings.initialize(repeating: CachedString(), count: slotCount &* CompiledPaths.cachedStrings)
         scratch.strings = cachedStrings
         self.scratch = scratch
-        let rows = Self.rowsPerBlock
-        timestamps = .allocate(capacity: rows)
-        positions = .allocate(capacity: rows)
-        numeric = .allocate(capacity: max(numericCount, 1) &* rows)
-        models = .allocate(capacity: rows)
-        categorical = .allocate(capacity: max(categoricalCount, 1) &* rows)
+        let capacities = StagedRows.capacities(
+            rows: Self.rowsPerBlock, numericCount: numericCount, categoricalCount: categoricalCount)
+        integers = .allocate(capacity: capacities.integers)
+        doubles = .allocate(capacity: capacities.doubles)
+        ranges = .allocate(capacity: capacities.ranges)
+        rows = StagedRows(
+            rows: Self.rowsPerBlock, numericCount: numericCount, categoricalCount: categoricalCount, integers: integers,
+            doubles: doubles, ranges: ranges)
         stagedCount = .allocate(capacity: 1)
         stagedCount.pointee = 0
     }
@@ -65,11 +67,9 @@ public final class StagedEventDecoder {
         scratchMemory.deallocate()
         learnedKeys.deallocate()
         cachedStrings.deallocate()
-        timestamps.deallocate()
-        positions.deallocate()
-        numeric.deallocate()
-        models.deallocate()
-        categorical.deallocate()
+        integers.deallocate()
+        doubles.deallocate()
+        ranges.deallocate()
         stagedCount.deallocate()
     }
 
@@ -85,27 +85,10 @@ public final class StagedEventDecoder {
         if event.count > decoder.limits.maxEventBytes { return .lineTooLong }
         guard event.count > 0 else { return .emptyLine }
         if let reason = decoder.scan(event, scratch: scratch, arena: &batch.bytes) { return reason }
-        let values = scratch.values, states = scratch.states
-        let rows = Self.rowsPerBlock
         let row = stagedCount.pointee
-        timestamps[row] = Int64(bitPattern: values[CompiledPaths.timestampSlot])
-        positions[row] = position
-        let modelSlot = CompiledPaths.modelSlot
-        models[row] = states[modelSlot] == SlotState.present.rawValue ? EventScanner.unpackRange(values[modelSlot]) : .missing
-        var column = numeric + row
-        let firstCategoricalSlot = 2 &+ numericCount
-        for s in 2..<firstCategoricalSlot {
-            column.pointee = states[s] == SlotState.present.rawValue ? Double(bitPattern: values[s]) : .nan
-            column += rows
-        }
-        var categoricalColumn = categorical + row
-        for s in firstCategoricalSlot..<(firstCategoricalSlot &+ categoricalCount) {
-            categoricalColumn.pointee =
-                states[s] == SlotState.present.rawValue ? EventScanner.unpackRange(values[s]) : .missing
-            categoricalColumn += rows
-        }
+        rows.stage(scratch, position: position, row: row)
         stagedCount.pointee = row &+ 1
-        if row &+ 1 == rows { flush(into: &batch) }
+        if row &+ 1 == Self.rowsPerBlock { flush(into: &batch) }
         return nil
     }
 
@@ -117,21 +100,7 @@ public final class StagedEventDecoder {
         let staged = stagedCount.pointee
         guard staged > 0 else { return }
         decoder.checkColumns(of: batch)
-        let rows = Self.rowsPerBlock
-        batch.timestamps.append(contentsOf: UnsafeBufferPointer(start: timestamps, count: staged))
-        batch.positions.append(contentsOf: UnsafeBufferPointer(start: positions, count: staged))
-        batch.models.append(contentsOf: UnsafeBufferPointer(start: models, count: staged))
-        let numeric = self.numeric, categorical = self.categorical
-        batch.numeric.withUnsafeMutableBufferPointer { columns in
-            for f in 0..<columns.count {
-                columns[f].append(contentsOf: UnsafeBufferPointer(start: numeric + f &* rows, count: staged))
-            }
-        }
-        batch.categorical.withUnsafeMutableBufferPointer { columns in
-            for f in 0..<columns.count {
-                columns[f].append(contentsOf: UnsafeBufferPointer(start: categorical + f &* rows, count: staged))
-            }
-        }
+        rows.append(staged, to: &batch)
         stagedCount.pointee = 0
     }
 }
