@@ -81,9 +81,12 @@ public final class ZstdSegmentDecompressor {
         isInsideFrame ? ZSTD_nextSrcSizeToDecompress(context) : 0
     }
 
-    /// Whether the next step decodes a block (and so needs up to ``blockBytes`` of room).
+    /// Whether the next step decodes a block, the frame's last included (and so needs up to
+    /// ``blockBytes`` of room).
     public var nextIsBlock: Bool {
-        isInsideFrame && ZSTD_nextInputType(context) == ZSTDnit_block
+        guard isInsideFrame else { return false }
+        let next = ZSTD_nextInputType(context)
+        return next == ZSTDnit_block || next == ZSTDnit_lastBlock
     }
 
     /// Feeds exactly ``nextInputBytes`` bytes and writes what they decode to at the start of

@@ -179,6 +179,9 @@ public final class ByteSource {
         return written
     }
 
+    /// Whether zstd is decoded block by block into the chunks (see ``useSegments()``).
+    var decodesIntoChunks: Bool { segments != nil }
+
     /// Reads the first bytes once, to tell zstd from plain content.
     func sniff() throws {
         if sniffed { return }
