@@ -91,7 +91,8 @@ import Testing
     /// `tailMinimumBytes` 1 has the reading thread decode the tail of every chunk it can.
     func read(
         _ bytes: [UInt8], compressed: Bool, chunkBytes: Int, compressedReadBytes: Int, tailMinimumBytes: Int = 1,
-        limits: DecoderLimits = Self.limits, file given: [UInt8]? = nil, segmentsAllowed: Bool = false
+        limits: DecoderLimits = Self.limits, file given: [UInt8]? = nil, segmentsAllowed: Bool = false,
+        endsDecodingIntoChunks: Bool = true
     ) throws -> Outcome {
         let scratch = try ScratchDirectory()
         let path = scratch.file("input")
@@ -110,7 +111,7 @@ import Testing
         var rejected: [Rejected] = []
         while try reader.next(into: &batch, reject: { rejected.append(Rejected(position: $0.position, reason: $0.reason, raw: Array($0.raw))) }) {}
         #expect(source.isCompressed == compressed)
-        if segmentsAllowed { #expect(source.decodesIntoChunks) }
+        if segmentsAllowed { #expect(source.decodesIntoChunks == endsDecodingIntoChunks) }
         var outcome = Outcome(batch)
         outcome.rejected = rejected
         outcome.accepted = reader.accepted
@@ -282,6 +283,16 @@ import Testing
             file: small, segmentsAllowed: true)
         fromSmall.tails = 0
         #expect(fromSmall == expected)
+        // A first frame with a small window (178 KiB, its recorded size) sets 1 MiB chunks;
+        // the next frame's 2 MiB window does not fit them, so decoding switches to
+        // streaming at that frame.
+        let head = 178 << 10
+        var mixed = try read(
+            text, compressed: true, chunkBytes: 1 << 20, compressedReadBytes: 1 << 17, tailMinimumBytes: 1 << 16,
+            file: try Zstd.compress(Array(text[..<head])) + frame(text[head...]), segmentsAllowed: true,
+            endsDecodingIntoChunks: false)
+        mixed.tails = 0
+        #expect(mixed == expected)
         #expect {
             _ = try read(
                 text, compressed: true, chunkBytes: 1 << 20, compressedReadBytes: 1 << 17, file: Array(file.dropLast(7)),
