@@ -138,8 +138,8 @@ public struct JSONEventDecoder: Sendable {
             return try withUnsafeTemporaryAllocation(of: LearnedKey.self, capacity: max(paths.learnedCount, 1)) { learned in
                 try withUnsafeTemporaryAllocation(of: CachedString.self, capacity: slotCount &* CompiledPaths.cachedStrings) {
                     strings in
-                    _ = learned.initialize(repeating: LearnedKey())
-                    _ = strings.initialize(repeating: CachedString())
+                    learned.initialize(repeating: LearnedKey())
+                    strings.initialize(repeating: CachedString())
                     if paths.learnedCount > 0 { scratch.learned = learned.baseAddress }
                     scratch.strings = strings.baseAddress
                     return try body(scratch)
