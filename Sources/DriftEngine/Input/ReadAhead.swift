@@ -80,9 +80,10 @@ final class ReadAhead: @unchecked Sendable {
     ///   - tailMinimumBytes: Chunks shorter than this are left whole to the consumer.
     ///   - slotCount: Chunks in flight: one being filled, one being decoded, the rest ready.
     init(source: ByteSource, headroom: Int, tailDecoder: JSONEventDecoder? = nil, tailMinimumBytes: Int = 1 << 16, slotCount: Int = 4) {
-        precondition(slotCount >= 3 && headroom >= 0)
-        // Slots are refilled only after the two that follow them: zstd may decode straight
-        // into them, reading the previous chunk while it fills the next.
+        precondition(slotCount >= 2 && headroom >= 0)
+        // Slots are filled in ring order, so the slot before the one being filled keeps its
+        // bytes (the consumer only reads it and writes headrooms): zstd may decode straight
+        // into the slots, reading back into the previous one.
         try? source.useSegments()
         self.source = source
         self.headroom = headroom
