@@ -376,30 +376,32 @@ struct EventScanner {
     /// then also prove the string valid. On a match, moves past it.
     @inline(__always)
     mutating func matchesPlainKey(_ child: PathChild) -> Bool {
-        let count = Int(child.keyCount)
-        let start = i &+ 1
-        guard child.isPlain, start &+ 16 < end, p[start &+ count] == 0x22 else { return false }
-        let raw = UnsafeRawPointer(p + start)
-        let w0 = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self))
-        let w1 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
-        guard w0 & child.mask0 == child.word0 && w1 & child.mask1 == child.word1 else { return false }
         // The key's text is not needed again (only values are read from ``stringStart``),
         // so it is not recorded.
-        i = start &+ count &+ 1
-        return true
+        child.isPlain
+            && matchesKey(
+                count: Int(child.keyCount), word0: child.word0, word1: child.word1, mask0: child.mask0, mask1: child.mask1)
     }
 
     /// Whether the key at `i` (`p[i]` is its opening quote) is exactly the learned key,
     /// closing quote included; on a match, moves past it.
     @inline(__always)
     mutating func matchesLearnedKey(_ key: LearnedKey) -> Bool {
-        let count = Int(key.keyCount)
+        key.keyCount >= 0
+            && matchesKey(count: Int(key.keyCount), word0: key.word0, word1: key.word1, mask0: key.mask0, mask1: key.mask1)
+    }
+
+    /// Whether the key at `i` is `count` (≤ 16) bytes equal to the masked words, then a
+    /// quote; on a match, moves past it. The bytes must be known valid key content (no
+    /// quote, backslash or control byte), so equal bytes and the quote prove the key.
+    @inline(__always)
+    mutating func matchesKey(count: Int, word0: UInt64, word1: UInt64, mask0: UInt64, mask1: UInt64) -> Bool {
         let start = i &+ 1
-        guard count >= 0, start &+ 16 < end, p[start &+ count] == 0x22 else { return false }
+        guard start &+ 16 < end, p[start &+ count] == 0x22 else { return false }
         let raw = UnsafeRawPointer(p + start)
         let w0 = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self))
         let w1 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
-        guard w0 & key.mask0 == key.word0 && w1 & key.mask1 == key.word1 else { return false }
+        guard w0 & mask0 == word0 && w1 & mask1 == word1 else { return false }
         i = start &+ count &+ 1
         return true
     }
@@ -416,18 +418,10 @@ struct EventScanner {
     func learnedKeyForScannedString() -> LearnedKey {
         let count = stringEnd &- stringStart
         guard !stringEscaped && count <= 16 else { return LearnedKey() }
-        var key = LearnedKey(keyCount: Int32(truncatingIfNeeded: count))
-        for k in 0..<count {
-            let byte = UInt64(p[stringStart &+ k]), shift = UInt64(8 &* (k & 7))
-            if k < 8 {
-                key.word0 |= byte << shift
-                key.mask0 |= 0xFF << shift
-            } else {
-                key.word1 |= byte << shift
-                key.mask1 |= 0xFF << shift
-            }
-        }
-        return key
+        let words = PathChild.keyWords(UnsafeBufferPointer(start: p + stringStart, count: count))
+        return LearnedKey(
+            word0: words.word0, word1: words.word1, mask0: words.mask0, mask1: words.mask1,
+            keyCount: Int32(truncatingIfNeeded: count))
     }
 
     /// Whether the scanned (unescaped) string equals `child`'s key from byte `from` on; the

@@ -82,16 +82,23 @@ struct PathChild {
         keyCount = Int32(key.count)
         self.node = Int32(node)
         firstByte = key.first ?? 0
-        func word(_ from: Int) -> (UInt64, UInt64) {
-            var w: UInt64 = 0, m: UInt64 = 0
-            for k in 0..<8 where from + k < key.count {
-                w |= UInt64(key[from + k]) << (8 * k)
-                m |= 0xFF << (8 * k)
+        (word0, word1, mask0, mask1) = key.withUnsafeBufferPointer { Self.keyWords($0) }
+    }
+
+    /// The first 16 bytes of a key as two little-endian words, with masks of the bytes present.
+    static func keyWords(_ key: UnsafeBufferPointer<UInt8>) -> (word0: UInt64, word1: UInt64, mask0: UInt64, mask1: UInt64) {
+        var words: (word0: UInt64, word1: UInt64, mask0: UInt64, mask1: UInt64) = (0, 0, 0, 0)
+        for k in 0..<min(key.count, 16) {
+            let byte = UInt64(key[k]), shift = UInt64(8 * (k & 7))
+            if k < 8 {
+                words.word0 |= byte << shift
+                words.mask0 |= 0xFF << shift
+            } else {
+                words.word1 |= byte << shift
+                words.mask1 |= 0xFF << shift
             }
-            return (w, m)
         }
-        (word0, mask0) = word(0)
-        (word1, mask1) = word(8)
+        return words
     }
 }
 

@@ -14,8 +14,6 @@
 public final class StagedEventDecoder {
     public let decoder: JSONEventDecoder
     static let rowsPerBlock = 64
-    let numericCount: Int
-    let categoricalCount: Int
     let scratch: JSONEventDecoder.ScanScratch
     let scratchMemory: UnsafeMutablePointer<UInt64>
     /// Each object's key order, learned from the events so far (see ``LearnedKey``); kept
@@ -35,8 +33,7 @@ public final class StagedEventDecoder {
     public init(_ decoder: JSONEventDecoder) {
         self.decoder = decoder
         let paths = decoder.paths
-        numericCount = paths.numericCount
-        categoricalCount = paths.categoricalCount
+        let numericCount = paths.numericCount, categoricalCount = paths.categoricalCount
         let slotCount = paths.slotCount
         // What `withScanScratch` allocates for the longest event accepted.
         let depthWords = min(max(decoder.limits.maxDepth, 0), max(decoder.limits.maxEventBytes, 0)) >> 6 &+ 1

@@ -185,13 +185,14 @@ public final class ByteSource {
     /// Reads the first bytes once, to tell zstd from plain content.
     func sniff() throws {
         if sniffed { return }
-        sniffed = true
-        // A pipe may give fewer bytes than asked for: read until the magic bytes are in.
+        // A pipe may give fewer bytes than asked for: read until the magic bytes are in. A
+        // read error leaves the source unsniffed, so the next read reports it again.
         while rawEnd < 4 {
             let n = try readFile(into: UnsafeMutableRawBufferPointer(rebasing: raw[rawEnd...]))
             if n == 0 { break }
             rawEnd += n
         }
+        sniffed = true
         if rawEnd >= 4 && Zstd.isFrame(UnsafeRawBufferPointer(rebasing: raw[0..<4])) {
             isCompressed = true
             decompressor = ZstdDecompressor()
