@@ -689,6 +689,53 @@ import Testing
         #expect(linesBatch.bytes.count < oneBatch.bytes.count)
     }
 
+    /// Keys are matched as `"key":` patterns of at most 24 bytes (keys of up to 21 bytes),
+    /// learned per member position; longer keys, keys with escapes and keys spaced from
+    /// their colon take the scanning path. Every form, mixed within one run of lines, must
+    /// give the values a line-by-line decode gives, and the values written.
+    @Test func keyPatternsOfEveryLengthAndSpacing() {
+        let k20 = String(repeating: "a", count: 20), k21 = String(repeating: "b", count: 21)
+        let k22 = String(repeating: "c", count: 22)
+        let schema = EventSchema(
+            timestamp: "ts", model: nil, numeric: ["o.\(k20)", "o.\(k21)", "o.\(k22)"], categorical: ["o.\(k21)x"])
+        let d = JSONEventDecoder(schema: schema)
+        var lines: [String] = []
+        var expected: [[Double]] = []
+        for n in 0..<200 {
+            let (x, y, z) = (Double(n), Double(n) + 0.5, -Double(n))
+            let members: [(String, String)] = [
+                (k20, "\(x)"), ("\(k22)u", "[1]"), (k21, "\(y)"), (k22, "\(z)"), ("\(k21)x", "\"c\(n % 3)\""),
+                ("\(k20)v", "{\"q\":1}"),
+            ]
+            // The same member order in every line, written four ways.
+            let body: String
+            switch n % 4 {
+            case 0: body = members.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",")
+            case 1: body = members.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ")
+            case 2: body = members.map { "\"\($0.0)\" :\($0.1)" }.joined(separator: " ,")
+            default: body = members.map { "\"\($0.0.replacingOccurrences(of: "a", with: "\\u0061"))\":\($0.1)" }.joined(separator: ",")
+            }
+            lines.append("{\"ts\":\(n + 1),\"o\":{\(body)}}")
+            expected.append([x, y, z])
+        }
+        let text = Array(lines.joined(separator: "\n").utf8)
+        var linesBatch = EventBatch(numericCount: 3, categoricalCount: 1)
+        let result = text.withUnsafeBytes { raw in
+            d.decodeLines(raw, firstLine: 1, into: &linesBatch) { _, _, _ in }
+        }
+        #expect(result.accepted == 200 && result.rejected == 0)
+        var oneBatch = EventBatch(numericCount: 3, categoricalCount: 1)
+        for line in lines {
+            #expect(Array(line.utf8).withUnsafeBytes { d.decode($0, position: 0, into: &oneBatch) } == nil)
+        }
+        for f in 0..<3 {
+            #expect(linesBatch.numeric[f] == expected.map { $0[f] })
+            #expect(oneBatch.numeric[f] == expected.map { $0[f] })
+        }
+        #expect(linesBatch.categorical[0].map(linesBatch.string) == (0..<200).map { "c\($0 % 3)" })
+        #expect(linesBatch.timestamps == oneBatch.timestamps)
+    }
+
     /// `decodeLines` scans a line before knowing where it ends; an object that only parses
     /// across a line feed, trailing spaces, CR LF, a CR at the very end and a line longer
     /// than the limit must still be judged line by line, as `decode` judges each line.

@@ -195,76 +195,64 @@ struct EventScanner {
             learnedLeft = CompiledPaths.learnedMembers
         }
         while true {
-            guard byte(i) == 0x22 else { return fail(.malformedJSON) }
-            var child = -1
-            var numericLeafSlot = -1
-            var stringLeafSlot = -1
-            if learnedLeft > 0, let k = learnedKeys, matchesLearnedKey(k.pointee) {
-                // The key seen at this position before, quote included: no need to scan the
-                // string or look it up, and where it leads is learned too.
-                let key = k.pointee
-                child = Int(key.node)
-                numericLeafSlot = Int(key.numericLeafSlot)
-                stringLeafSlot = Int(key.stringLeafSlot)
-                if key.child >= 0 { lastFound = Int(key.child) }
+            let target: KeyTarget
+            if learnedLeft > 0 && matchesPattern(learnedKeys.unsafelyUnwrapped.pointee) {
+                // The key seen at this position before, with its quotes and the colon: no
+                // need to scan the string or look it up, and where it leads is learned too.
+                target = learnedKeys.unsafelyUnwrapped.pointee.target
+                if target.child >= 0 { lastFound = Int(target.child) }
             } else {
+                guard byte(i) == 0x22 else { return fail(.malformedJSON) }
                 let hint = lastFound < 0 || lastFound &+ 1 == lastChild ? firstChild : lastFound &+ 1
-                var found = -1
                 var key: LearnedKey
-                if hint < lastChild && matchesPlainKey(children[hint]) {
-                    // The expected key, quote included: no need to scan the string.
-                    found = hint
-                    key = learnedKey(for: children[hint])
+                if hint < lastChild && matchesPattern(children[hint].pattern) {
+                    // The expected key, with its quotes and the colon: no need to scan the string.
+                    key = children[hint].pattern
+                    lastFound = hint
                 } else {
                     guard scanString() else { return false }
-                    found = lookup(node: node, hint: hint)
+                    let found = lookup(node: node, hint: hint)
                     key = learnedKeyForScannedString()
-                }
-                if found >= 0 {
-                    let edge = children[found]
-                    child = Int(edge.node)
-                    numericLeafSlot = Int(edge.numericLeafSlot)
-                    stringLeafSlot = Int(edge.stringLeafSlot)
-                    lastFound = found
-                    key.child = Int32(truncatingIfNeeded: found)
-                    key.node = edge.node
-                    key.numericLeafSlot = edge.numericLeafSlot
-                    key.stringLeafSlot = edge.stringLeafSlot
+                    if found >= 0 {
+                        key.target = children[found].pattern.target
+                        lastFound = found
+                    }
+                    skipWhitespace()
+                    guard byte(i) == 0x3A else { return fail(.malformedJSON) }  // :
+                    i &+= 1
                 }
                 if learnedLeft > 0 { learnedKeys.unsafelyUnwrapped.pointee = key }
+                target = key.target
             }
             if learnedLeft > 0 {
                 learnedLeft &-= 1
                 learnedKeys = learnedKeys.unsafelyUnwrapped + 1
             }
-            if i &+ 1 < end && p[i] == 0x3A && p[i &+ 1] > 0x20 {
-                // Compact `:value`, the usual NDJSON form: one check instead of three.
-                i &+= 1
-            } else {
-                skipWhitespace()
-                guard byte(i) == 0x3A else { return fail(.malformedJSON) }  // :
-                i &+= 1
-                skipWhitespace()
-            }
+            // Past the colon.
+            skipWhitespace()
             let b = byte(i)
-            if numericLeafSlot >= 0 && (b == 0x2D || b &- 0x30 <= 9) {
+            if target.numericLeafSlot >= 0 && (b == 0x2D || b &- 0x30 <= 9) {
                 // A leaf with one numeric field holding a number: the common case, stored here
                 // without the general member logic (the slot it would reset is overwritten).
-                guard scanNumericLeaf(slot: numericLeafSlot) else { return false }
-            } else if stringLeafSlot >= 0 && b == 0x22 {
+                guard scanNumericLeaf(slot: Int(target.numericLeafSlot)) else { return false }
+            } else if target.stringLeafSlot >= 0 && b == 0x22 {
                 // A leaf with one categorical or model field holding a string: what
                 // ``parseMember(node:depth:arena:)`` does for it, without the general logic.
+                let slot = Int(target.stringLeafSlot)
                 guard scanString() else { return false }
-                values[stringLeafSlot] = appendStringCached(slot: stringLeafSlot, to: &arena)
-                states[stringLeafSlot] = SlotState.present.rawValue
-            } else if child < 0 {
+                values[slot] = appendStringCached(slot: slot, to: &arena)
+                states[slot] = SlotState.present.rawValue
+            } else if target.isTimestampLeaf && (b == 0x2D || b &- 0x30 <= 9) {
+                guard scanTimestampLeaf() else { return false }
+            } else if target.node < 0 {
                 guard skipValue(depth: depth) else { return false }
             } else {
-                guard parseMember(node: child, depth: depth, arena: &arena) else { return false }
+                guard parseMember(node: Int(target.node), depth: depth, arena: &arena) else { return false }
             }
-            if i &+ 1 < end && p[i] == 0x2C && p[i &+ 1] == 0x22 {
-                // Compact `,"`: the next key follows at once.
+            if i < end && p[i] == 0x2C {
+                // Compact `,`: the next key usually follows at once.
                 i &+= 1
+                skipWhitespace()
                 continue
             }
             skipWhitespace()
@@ -302,6 +290,24 @@ struct EventScanner {
         let x = Self.value(of: scanned, in: p)
         values[slot] = x.bitPattern
         states[slot] = (x.isFinite ? SlotState.present : SlotState.numberOutOfRange).rawValue
+        return true
+    }
+
+    /// Scans the number at `i` and stores it as the event time (or marks the timestamp
+    /// invalid), as ``parseMember(node:depth:arena:)`` does for a timestamp leaf.
+    @inline(never)
+    mutating func scanTimestampLeaf() -> Bool {
+        var scanned = ScannedNumber()
+        let next = Self.scanNumber(p, end, from: i, into: &scanned)
+        guard next >= 0 else { return fail(.malformedJSON) }
+        i = next
+        let slot = CompiledPaths.timestampSlot
+        if let t = Self.timestamp(of: scanned, in: p) {
+            values[slot] = UInt64(bitPattern: t)
+            states[slot] = SlotState.present.rawValue
+        } else {
+            states[slot] = SlotState.invalidTimestamp.rawValue
+        }
         return true
     }
 
@@ -371,57 +377,29 @@ struct EventScanner {
         return -1
     }
 
-    /// Whether the key at `i` (`p[i]` is its opening quote) is exactly `child`'s key, closing
-    /// quote included. Only for plain keys (printable ASCII without `"` or `\`): equal bytes
-    /// then also prove the string valid. On a match, moves past it.
+    /// Whether the bytes at `i` are exactly `key`'s pattern (`"key":`); on a match, moves
+    /// past them. The key's bytes are known valid string content without escapes, so equal
+    /// bytes prove the same, valid key.
     @inline(__always)
-    mutating func matchesPlainKey(_ child: PathChild) -> Bool {
-        // The key's text is not needed again (only values are read from ``stringStart``),
-        // so it is not recorded.
-        child.isPlain
-            && matchesKey(
-                count: Int(child.keyCount), word0: child.word0, word1: child.word1, mask0: child.mask0, mask1: child.mask1)
-    }
-
-    /// Whether the key at `i` (`p[i]` is its opening quote) is exactly the learned key,
-    /// closing quote included; on a match, moves past it.
-    @inline(__always)
-    mutating func matchesLearnedKey(_ key: LearnedKey) -> Bool {
-        key.keyCount >= 0
-            && matchesKey(count: Int(key.keyCount), word0: key.word0, word1: key.word1, mask0: key.mask0, mask1: key.mask1)
-    }
-
-    /// Whether the key at `i` is `count` (≤ 16) bytes equal to the masked words, then a
-    /// quote; on a match, moves past it. The bytes must be known valid key content (no
-    /// quote, backslash or control byte), so equal bytes and the quote prove the key.
-    @inline(__always)
-    mutating func matchesKey(count: Int, word0: UInt64, word1: UInt64, mask0: UInt64, mask1: UInt64) -> Bool {
-        let start = i &+ 1
-        guard start &+ 16 < end, p[start &+ count] == 0x22 else { return false }
-        let raw = UnsafeRawPointer(p + start)
+    mutating func matchesPattern(_ key: LearnedKey) -> Bool {
+        guard i &+ LearnedKey.patternBytes <= end else { return false }
+        let raw = UnsafeRawPointer(p + i)
         let w0 = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self))
         let w1 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
-        guard w0 & mask0 == word0 && w1 & mask1 == word1 else { return false }
-        i = start &+ count &+ 1
+        let w2 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
+        guard w0 & key.mask0 == key.word0 && w1 & key.mask1 == key.word1 && w2 & key.mask2 == key.word2 else {
+            return false
+        }
+        i &+= Int(key.patternCount)
         return true
     }
 
-    /// A configured plain key's bytes as a learned key (where it leads is filled in by the caller).
-    @inline(__always)
-    func learnedKey(for edge: PathChild) -> LearnedKey {
-        LearnedKey(word0: edge.word0, word1: edge.word1, mask0: edge.mask0, mask1: edge.mask1, keyCount: edge.keyCount)
-    }
-
     /// The string just scanned as a learned key (leading nowhere until the caller says
-    /// otherwise); an escaped key or one longer than 16 bytes cannot be learned (keyCount -1).
+    /// otherwise); an escaped key, or one too long for a pattern, is not learned.
     @inline(never)
     func learnedKeyForScannedString() -> LearnedKey {
-        let count = stringEnd &- stringStart
-        guard !stringEscaped && count <= 16 else { return LearnedKey() }
-        let words = PathChild.keyWords(UnsafeBufferPointer(start: p + stringStart, count: count))
-        return LearnedKey(
-            word0: words.word0, word1: words.word1, mask0: words.mask0, mask1: words.mask1,
-            keyCount: Int32(truncatingIfNeeded: count))
+        guard !stringEscaped else { return LearnedKey() }
+        return LearnedKey(key: UnsafeBufferPointer(start: p + stringStart, count: stringEnd &- stringStart))
     }
 
     /// Whether the scanned (unescaped) string equals `child`'s key from byte `from` on; the
@@ -647,12 +625,18 @@ struct EventScanner {
     }
 
     mutating func numberTimestamp() -> EpochMicroseconds? {
-        if number.isInteger && number.exponent == 0 && !number.truncated {
-            guard number.mantissa <= UInt64(Int64.max) else { return nil }
-            let v = Int64(number.mantissa)
-            return EventTime.fromEpochInteger(number.negative ? -v : v)
+        Self.timestamp(of: number, in: p)
+    }
+
+    /// A scanned number as an event time (see ``EventTime``), or nil.
+    @inline(__always)
+    static func timestamp(of scanned: ScannedNumber, in p: UnsafePointer<UInt8>) -> EpochMicroseconds? {
+        if scanned.isInteger && scanned.exponent == 0 && !scanned.truncated {
+            guard scanned.mantissa <= UInt64(Int64.max) else { return nil }
+            let v = Int64(scanned.mantissa)
+            return EventTime.fromEpochInteger(scanned.negative ? -v : v)
         }
-        return EventTime.fromEpochNumber(numberValue())
+        return EventTime.fromEpochNumber(value(of: scanned, in: p))
     }
 
     mutating func stringTimestamp() -> EpochMicroseconds? {

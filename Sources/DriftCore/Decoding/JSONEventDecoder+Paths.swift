@@ -29,34 +29,81 @@ struct PathNode {
     var learnedBase: Int32 = -1
 }
 
-/// A key seen at one member position of an object in an earlier event of the same scan
-/// run, and where it led: events of one stream mostly repeat the same keys in the same
-/// order, so the key at position `k` is first compared with the one last seen there. That
-/// matches unconfigured keys (skipped without scanning or looking them up) as cheaply as
-/// configured ones.
+/// A member's key as compact JSON writes it, quotes and colon included (`"amount":`), and
+/// where it leads.
 ///
-/// The key's raw bytes were validated when it was learned and hold no escape, so equal
-/// bytes followed by a quote prove the same, valid key.
+/// Keys seen at one member position of an object in an earlier event of the same scan run
+/// are kept as these: events of one stream mostly repeat the same keys in the same order,
+/// so the key at position `k` is first compared with the one last seen there. That matches
+/// unconfigured keys (skipped without scanning or looking them up) as cheaply as configured
+/// ones, whose own patterns (``PathChild/pattern``) serve when nothing is learned yet.
+///
+/// The pattern's first ``patternBytes`` bytes at most are kept as three little-endian words
+/// with masks of the bytes present, so a key is matched with three loads and compares. The
+/// key's raw bytes were validated when it was learned and hold no escape, so equal bytes
+/// prove the same, valid key.
 struct LearnedKey {
-    var word0: UInt64 = 0
+    /// The longest pattern: keys of up to 21 bytes.
+    static let patternBytes = 24
+
+    /// Nothing learned: `word0` has a bit its mask clears, so no input matches.
+    var word0: UInt64 = 1
     var word1: UInt64 = 0
+    var word2: UInt64 = 0
     var mask0: UInt64 = 0
     var mask1: UInt64 = 0
-    /// The key's length (at most 16), or -1 for nothing learned yet.
-    var keyCount: Int32 = -1
-    /// The child it is (index into ``CompiledPaths/children``), or -1 for a key off every
-    /// configured path; then that child's node and leaf slots (see ``PathChild``), so a
-    /// match needs no second lookup.
+    var mask2: UInt64 = 0
+    /// The pattern's length (the key's plus 3).
+    var patternCount: Int32 = 0
+    /// Where the key leads, so a match needs no second lookup.
+    var target = KeyTarget()
+
+    /// Nothing learned.
+    init() {}
+
+    /// The pattern of `key` (valid string content without escapes), leading nowhere; nothing
+    /// learned when the key is too long for a pattern.
+    init(key: UnsafeBufferPointer<UInt8>) {
+        let count = key.count &+ 3
+        guard count <= Self.patternBytes else { return }
+        var words: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        var masks: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        for k in 0..<count {
+            let byte: UInt8 = k == 0 || k == count &- 2 ? 0x22 : k == count &- 1 ? 0x3A : key[k &- 1]
+            let shift = UInt64(8 &* (k & 7))
+            switch k >> 3 {
+            case 0:
+                words.0 |= UInt64(byte) << shift
+                masks.0 |= 0xFF << shift
+            case 1:
+                words.1 |= UInt64(byte) << shift
+                masks.1 |= 0xFF << shift
+            default:
+                words.2 |= UInt64(byte) << shift
+                masks.2 |= 0xFF << shift
+            }
+        }
+        (word0, word1, word2) = words
+        (mask0, mask1, mask2) = masks
+        patternCount = Int32(count)
+    }
+}
+
+/// Where a key leads: the child it is (index into ``CompiledPaths/children``), or -1 for a
+/// key off every configured path; then that child's node and leaf kinds (see
+/// ``PathChild/pattern``).
+struct KeyTarget {
     var child: Int32 = -1
     var node: Int32 = -1
     var numericLeafSlot: Int32 = -1
     var stringLeafSlot: Int32 = -1
+    var isTimestampLeaf = false
 }
 
 /// An edge of the path trie: the (unescaped) key bytes and the node it leads to.
 ///
-/// The first 16 key bytes are also kept as two little-endian words with masks, so a key is
-/// usually matched with two loads and compares instead of a byte loop.
+/// The first 16 key bytes are also kept as two little-endian words with masks, so a scanned
+/// key is usually compared with two loads and compares instead of a byte loop.
 struct PathChild {
     var keyStart: Int32
     var keyCount: Int32
@@ -66,23 +113,26 @@ struct PathChild {
     var word1: UInt64
     var mask0: UInt64
     var mask1: UInt64
-    /// Printable ASCII without `"` and `\`, at most 16 bytes: equal raw bytes (the two
-    /// words and the closing quote) mean an equal, valid key.
-    var isPlain: Bool
-    /// The slot of the node's only field when that is numeric and the node has no children
-    /// (the common leaf `"amount": 12.5`), else -1: its number is stored straight away.
-    var numericLeafSlot: Int32 = -1
-    /// The same for a node whose only field is categorical or the model (`"country": "DE"`):
-    /// a string value is appended to the arena straight away.
-    var stringLeafSlot: Int32 = -1
+    /// The key's pattern and where it leads (for a key that is not plain, printable ASCII
+    /// without `"` and `\`, so that its raw bytes are its JSON text, or is too long, the
+    /// pattern matches nothing but still says where the key leads). Its target's leaf kinds:
+    /// for a node without children whose only field is numeric (the common leaf `"amount": 12.5`),
+    /// `numericLeafSlot` is that field's slot, and a number is stored straight away; for
+    /// one whose only field is categorical or the model (`"country": "DE"`),
+    /// `stringLeafSlot`, and a string is appended to the arena straight away; for one whose
+    /// only field is the timestamp, `isTimestampLeaf`, and a number is converted and stored
+    /// straight away.
+    var pattern = LearnedKey()
 
     init(keyStart: Int, key: [UInt8], node: Int) {
-        isPlain = key.count <= 16 && key.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }
+        let isPlain = key.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }
         self.keyStart = Int32(keyStart)
         keyCount = Int32(key.count)
         self.node = Int32(node)
         firstByte = key.first ?? 0
         (word0, word1, mask0, mask1) = key.withUnsafeBufferPointer { Self.keyWords($0) }
+        if isPlain { pattern = key.withUnsafeBufferPointer { LearnedKey(key: $0) } }
+        pattern.target.node = Int32(node)
     }
 
     /// The first 16 bytes of a key as two little-endian words, with masks of the bytes present.
@@ -230,12 +280,13 @@ final class CompiledPaths: @unchecked Sendable {
             targetTable += built[b].targets
             for child in built[b].children {
                 var edge = PathChild(keyStart: keyTable.count, key: child.key, node: child.node)
+                edge.pattern.target.child = Int32(childTable.count)
                 let leaf = built[child.node]
                 if leaf.children.isEmpty && leaf.targets.count == 1 {
                     switch leaf.targets[0].kind {
-                    case .numeric: edge.numericLeafSlot = leaf.targets[0].slot
-                    case .categorical, .model: edge.stringLeafSlot = leaf.targets[0].slot
-                    case .timestamp: break
+                    case .numeric: edge.pattern.target.numericLeafSlot = leaf.targets[0].slot
+                    case .categorical, .model: edge.pattern.target.stringLeafSlot = leaf.targets[0].slot
+                    case .timestamp: edge.pattern.target.isTimestampLeaf = true
                     }
                 }
                 childTable.append(edge)
