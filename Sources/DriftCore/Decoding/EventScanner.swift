@@ -1,6 +1,6 @@
 /// What a slot holds after a scan: nothing (absent or null), a value, or why the value
 /// cannot be used. A later occurrence of the same key overwrites it (the last value wins).
-enum SlotState: UInt64 {
+enum SlotState: UInt8 {
     case absent = 0
     case present
     case notANumber
@@ -73,7 +73,7 @@ struct EventScanner {
     /// Slot values: timestamp µs, packed byte ranges (start << 32 | count), double bits.
     let values: UnsafeMutablePointer<UInt64>
     /// Slot states (``SlotState`` raw values).
-    let states: UnsafeMutablePointer<UInt64>
+    let states: UnsafeMutablePointer<UInt8>
     /// One bit per nesting level while skipping: 1 = object, 0 = array.
     let containerBits: UnsafeMutablePointer<UInt64>
     /// Key sequences learned from earlier events (``PathNode/learnedBase``), or nil.
@@ -83,7 +83,7 @@ struct EventScanner {
 
     init(
         event: UnsafeRawBufferPointer, maxDepth: Int, paths: CompiledPaths,
-        values: UnsafeMutablePointer<UInt64>, states: UnsafeMutablePointer<UInt64>,
+        values: UnsafeMutablePointer<UInt64>, states: UnsafeMutablePointer<UInt8>,
         containerBits: UnsafeMutablePointer<UInt64>, learned: UnsafeMutablePointer<LearnedKey>? = nil,
         strings: UnsafeMutablePointer<CachedString>? = nil
     ) {

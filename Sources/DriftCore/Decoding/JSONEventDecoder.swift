@@ -102,7 +102,10 @@ public struct JSONEventDecoder: Sendable {
     /// Per-scan working memory: slot values, slot states and the container bit stack.
     struct ScanScratch {
         let values: UnsafeMutablePointer<UInt64>
-        let states: UnsafeMutablePointer<UInt64>
+        /// One ``SlotState`` byte per slot, in ``stateWords`` whole words (the bytes past the
+        /// last slot stay absent), so that resetting and checking them takes a word at a time.
+        let states: UnsafeMutablePointer<UInt8>
+        let stateWords: Int
         let containerBits: UnsafeMutablePointer<UInt64>
         /// The key sequences learned so far in this run of scans (see ``LearnedKey``), or
         /// nil for a single event.
@@ -110,6 +113,39 @@ public struct JSONEventDecoder: Sendable {
         /// Recent string values per slot (see ``CachedString``), or nil for a single event.
         var strings: UnsafeMutablePointer<CachedString>? = nil
         let slotCount: Int
+
+        /// The words of memory scratch for `slotCount` slots and `depthWords` words of
+        /// container bits takes.
+        static func words(slotCount: Int, depthWords: Int) -> Int {
+            slotCount &+ (slotCount &+ 7) >> 3 &+ depthWords
+        }
+
+        /// Scratch over `memory` (``words(slotCount:depthWords:)`` words): values, states,
+        /// then container bits.
+        init(memory: UnsafeMutablePointer<UInt64>, slotCount: Int) {
+            self.slotCount = slotCount
+            values = memory
+            stateWords = (slotCount &+ 7) >> 3
+            states = UnsafeMutableRawPointer(memory + slotCount).bindMemory(to: UInt8.self, capacity: stateWords &* 8)
+            containerBits = memory + (slotCount &+ stateWords)
+        }
+
+        /// Sets every slot to absent (0).
+        @inline(__always)
+        func resetStates() {
+            let raw = UnsafeMutableRawPointer(states)
+            for w in 0..<stateWords { raw.storeBytes(of: 0, toByteOffset: w &* 8, as: UInt64.self) }
+        }
+
+        /// Whether no slot holds a field error: absent is 0 and present 1, so a word of states
+        /// without any other bit set holds none.
+        @inline(__always)
+        func allFieldsUsable() -> Bool {
+            let raw = UnsafeRawPointer(states)
+            var errorBits: UInt64 = 0
+            for w in 0..<stateWords { errorBits |= raw.loadUnaligned(fromByteOffset: w &* 8, as: UInt64.self) }
+            return errorBits & ~0x0101_0101_0101_0101 == 0
+        }
 
         /// Forgets the cached strings whose bytes were rolled back (from arena offset `mark` on).
         func forgetStrings(from mark: Int) {
@@ -130,10 +166,9 @@ public struct JSONEventDecoder: Sendable {
         let slotCount = paths.slotCount
         // Nesting can never be deeper than the event is long.
         let depthWords = min(max(limits.maxDepth, 0), longestEvent) >> 6 &+ 1
-        return try withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 2 &* slotCount &+ depthWords) { buffer in
-            let values = buffer.baseAddress.unsafelyUnwrapped
-            var scratch = ScanScratch(
-                values: values, states: values + slotCount, containerBits: values + 2 &* slotCount, slotCount: slotCount)
+        let words = ScanScratch.words(slotCount: slotCount, depthWords: depthWords)
+        return try withUnsafeTemporaryAllocation(of: UInt64.self, capacity: words) { buffer in
+            var scratch = ScanScratch(memory: buffer.baseAddress.unsafelyUnwrapped, slotCount: slotCount)
             guard learning else { return try body(scratch) }
             return try withUnsafeTemporaryAllocation(of: LearnedKey.self, capacity: max(paths.learnedCount, 1)) { learned in
                 try withUnsafeTemporaryAllocation(of: CachedString.self, capacity: slotCount &* CompiledPaths.cachedStrings) {
@@ -169,7 +204,7 @@ public struct JSONEventDecoder: Sendable {
             rollBack(&arena, to: arenaMark, scratch: scratch)
             return .missingTimestamp
         }
-        if !allFieldsUsable(scratch) {
+        if !scratch.allFieldsUsable() {
             for s in 0..<slotCount {
                 if let reason = SlotState(rawValue: states[s])?.rejectReason {
                     rollBack(&arena, to: arenaMark, scratch: scratch)
@@ -196,7 +231,7 @@ public struct JSONEventDecoder: Sendable {
         let arenaMark = arena.count
         let length = scanner.scanLineEvent(atEnd: atEnd, arena: &arena) ? scanner.i : Int.max
         guard length <= limits.maxEventBytes,
-            scratch.states[CompiledPaths.timestampSlot] != SlotState.absent.rawValue, allFieldsUsable(scratch)
+            scratch.states[CompiledPaths.timestampSlot] != SlotState.absent.rawValue, scratch.allFieldsUsable()
         else {
             rollBack(&arena, to: arenaMark, scratch: scratch)
             return nil
@@ -207,19 +242,11 @@ public struct JSONEventDecoder: Sendable {
     /// A scanner over `event` with every slot reset to absent.
     @inline(__always)
     func scanner(for event: UnsafeRawBufferPointer, scratch: ScanScratch) -> EventScanner {
-        for s in 0..<paths.slotCount { scratch.states[s] = SlotState.absent.rawValue }
+        scratch.resetStates()
         return EventScanner(
             event: event, maxDepth: limits.maxDepth, paths: paths,
             values: scratch.values, states: scratch.states, containerBits: scratch.containerBits, learned: scratch.learned,
             strings: scratch.strings)
-    }
-
-    /// Whether no slot holds a field error. Absent is 0 and present 1: one pass of ORs tells.
-    @inline(__always)
-    func allFieldsUsable(_ scratch: ScanScratch) -> Bool {
-        var errorBits: UInt64 = 0
-        for s in 0..<paths.slotCount { errorBits |= scratch.states[s] & ~SlotState.present.rawValue }
-        return errorBits == 0
     }
 
     @inline(__always)

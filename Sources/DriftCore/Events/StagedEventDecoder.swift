@@ -37,12 +37,10 @@ public final class StagedEventDecoder {
         let slotCount = paths.slotCount
         // What `withScanScratch` allocates for the longest event accepted.
         let depthWords = min(max(decoder.limits.maxDepth, 0), max(decoder.limits.maxEventBytes, 0)) >> 6 &+ 1
-        scratchMemory = .allocate(capacity: 2 &* slotCount &+ depthWords)
+        scratchMemory = .allocate(capacity: JSONEventDecoder.ScanScratch.words(slotCount: slotCount, depthWords: depthWords))
         learnedKeys = .allocate(capacity: max(paths.learnedCount, 1))
         learnedKeys.initialize(repeating: LearnedKey(), count: max(paths.learnedCount, 1))
-        var scratch = JSONEventDecoder.ScanScratch(
-            values: scratchMemory, states: scratchMemory + slotCount, containerBits: scratchMemory + 2 &* slotCount,
-            slotCount: slotCount)
+        var scratch = JSONEventDecoder.ScanScratch(memory: scratchMemory, slotCount: slotCount)
         if paths.learnedCount > 0 { scratch.learned = learnedKeys }
         cachedStrings = .allocate(capacity: slotCount &* CompiledPaths.cachedStrings)
         cachedStrings.initialize(repeating: CachedString(), count: slotCount &* CompiledPaths.cachedStrings)
