@@ -736,6 +736,36 @@ import Testing
         #expect(linesBatch.timestamps == oneBatch.timestamps)
     }
 
+    /// A string value equal to one of its field's recent values is matched against them
+    /// before being scanned. Values that are prefixes or extensions of cached ones, escaped
+    /// forms of them, empty and non-ASCII values, and values too long to cache must all come
+    /// out as written.
+    @Test func recentStringValuesAreMatchedExactly() {
+        let values = [
+            "mobile", "mobile2", "mob", "", "mobile", "é", "mob\\u0069le", "0123456789abcdef", "0123456789abcdefg",
+            "0123456789abcdef", "mobile ", "\\\"q", "mobile", "é", "ée",
+        ]
+        let unescaped = [
+            "mobile", "mobile2", "mob", "", "mobile", "é", "mobile", "0123456789abcdef", "0123456789abcdefg",
+            "0123456789abcdef", "mobile ", "\"q", "mobile", "é", "ée",
+        ]
+        var lines: [String] = []
+        var expected: [String] = []
+        for n in 0..<150 {
+            let k = (n * 7) % values.count
+            lines.append("{\"ts\":\(n + 1),\"model\":\"m\",\"features\":{\"country\":\"\(values[k])\"},\"tag\":\"\(values[(k + 3) % values.count])\"}")
+            expected.append(unescaped[k] + "|" + unescaped[(k + 3) % values.count])
+        }
+        let text = Array(lines.joined(separator: "\n").utf8)
+        var batch = EventBatch(numericCount: 2, categoricalCount: 2)
+        let result = text.withUnsafeBytes { raw in decoder.decodeLines(raw, firstLine: 1, into: &batch) { _, _, _ in } }
+        #expect(result.accepted == 150)
+        let decoded = zip(batch.categorical[0], batch.categorical[1]).map {
+            (batch.string($0) ?? "missing") + "|" + (batch.string($1) ?? "missing")
+        }
+        #expect(decoded == expected)
+    }
+
     /// `decodeLines` scans a line before knowing where it ends; an object that only parses
     /// across a line feed, trailing spaces, CR LF, a CR at the very end and a line longer
     /// than the limit must still be judged line by line, as `decode` judges each line.

@@ -239,8 +239,12 @@ struct EventScanner {
                 // A leaf with one categorical or model field holding a string: what
                 // ``parseMember(node:depth:arena:)`` does for it, without the general logic.
                 let slot = Int(target.stringLeafSlot)
-                guard scanString() else { return false }
-                values[slot] = appendStringCached(slot: slot, to: &arena)
+                if let range = matchCachedString(slot: slot) {
+                    values[slot] = range
+                } else {
+                    guard scanString() else { return false }
+                    values[slot] = appendStringCached(slot: slot, to: &arena)
+                }
                 states[slot] = SlotState.present.rawValue
             } else if target.isTimestampLeaf && (b == 0x2D || b &- 0x30 <= 9) {
                 guard scanTimestampLeaf() else { return false }
@@ -605,8 +609,28 @@ struct EventScanner {
             entries[e] = entries[e &- 1]
             e &-= 1
         }
-        entries[0] = CachedString(word0: w0, word1: w1, count: count, range: range)
+        entries[0] = CachedString(word0: w0, word1: w1, mask0: mask0, mask1: mask1, count: count, range: range)
         return range
+    }
+
+    /// The arena range of a recent value of `slot` (see ``CachedString``) that the string at
+    /// `i` (`p[i]` is its opening quote) equals, or nil; on a match, moves past its closing
+    /// quote. The string need not be scanned: equal bytes and the quote prove it valid.
+    @inline(__always)
+    mutating func matchCachedString(slot: Int) -> UInt64? {
+        guard let strings, i &+ 18 <= end else { return nil }
+        let raw = UnsafeRawPointer(p + (i &+ 1))
+        let w0 = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self))
+        let w1 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        let entries = strings + slot &* CompiledPaths.cachedStrings
+        for e in 0..<CompiledPaths.cachedStrings {
+            let entry = entries[e]
+            if w0 & entry.mask0 == entry.word0 && w1 & entry.mask1 == entry.word1 && p[i &+ 1 &+ entry.count] == 0x22 {
+                i &+= entry.count &+ 2
+                return entry.range
+            }
+        }
+        return nil
     }
 
     /// The last scanned number as a double (±infinity when it overflows).

@@ -156,9 +156,16 @@ struct PathChild {
 /// per slot, most recent first): an equal value reuses its bytes instead of appending them
 /// again, so a batch holds each repeated model id or category once and consumers can tell
 /// equal values by equal ranges.
+///
+/// The value (valid string content without escapes, at most 16 bytes) is kept as two
+/// little-endian words with masks of the bytes present, so the next value can be compared
+/// with it before being scanned: equal bytes and a closing quote prove an equal, valid string.
 struct CachedString {
-    var word0: UInt64 = 0
+    /// An empty entry: `word0` has a bit its mask clears, so no input matches.
+    var word0: UInt64 = 1
     var word1: UInt64 = 0
+    var mask0: UInt64 = 0
+    var mask1: UInt64 = 0
     /// The value's length (at most 16), or -1 for an empty entry.
     var count: Int = -1
     /// Its packed arena range.
