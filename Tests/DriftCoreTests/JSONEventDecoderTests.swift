@@ -894,7 +894,10 @@ import Testing
 
     /// Numbers followed by more bytes, so that the 8-byte digit loads (and the unchecked
     /// tail after them) run instead of the checked byte loop near the end of the event.
-    @Test(arguments: [#","pad":"abcdefghijklmnop"}"#, #","y":12345678901234567890}"#, "  }"])
+    @Test(arguments: [
+        #","pad":"abcdefghijklmnop"}"#, #","y":12345678901234567890}"#, "  }",
+        #","pad":"abcdefghijklmnopqrstuvwxyz0123456789"}"#, String(repeating: " ", count: 40) + "}",
+    ])
     func numbersMatchStrtodBeforeMoreBytes(suffix: String) {
         var rng = RNG(seed: 4242)
         let d = JSONEventDecoder(schema: EventSchema(timestamp: "t", numeric: ["x"], categorical: []))
@@ -928,6 +931,38 @@ import Testing
             }
         }
         #expect(mismatches.isEmpty, "\(mismatches.prefix(10))")
+    }
+
+    /// Numbers the word-at-a-time scan of plain decimals must leave to the full scan (or
+    /// reject, as it does), each followed by enough bytes for that scan to run, negative
+    /// or not: every event decodes as strtod reads the number, or is rejected as malformed.
+    @Test(arguments: [
+        "0", "7", "1234567", "12345678", "0.5", "00", "01", "01.5", "0.", "1.", ".5", "1.e5", "1.5e3", "1.5E-3", "15e2",
+        "1.5.5", "1..5", "0.0000000000000000001", "0.00000000000000000001", "1234567.123456789012", "1234567.1234567890123",
+        "0.1234567890123456789", "0.12345678901234567891", "9.999999999999999999", "1.0000000000000000000",
+        "0.000000000000000000", "1234567.000000000000", "12.12345678", "12.1234567", "12.123456789012345",
+        "12.1234567890123456", "1.2345678901234567", "9999999.9999999999999", "1234567.12345678901234", "5e", "1-", "1.5-2", "2.", "-", "--1", "-0", "-0.0",
+    ])
+    func plainDecimalsAndTheirNeighbours(number: String) {
+        let d = JSONEventDecoder(schema: EventSchema(timestamp: "t", numeric: ["x"], categorical: []))
+        for text in [number, "-" + number] {
+            var batch = EventBatch(numericCount: 1, categoricalCount: 0)
+            let event = Array((#"{"t":1,"x":"# + text + #","pad":"abcdefghijklmnopqrstuvwxyz0123456789"}"#).utf8)
+            let reason = event.withUnsafeBytes { d.decode($0, position: 0, into: &batch) }
+            // What strtod reads of the text must be all of it for a valid JSON number.
+            var endPointer: UnsafeMutablePointer<CChar>? = nil
+            let expected = text.withCString { c -> Double? in
+                let x = strtod(c, &endPointer)
+                return endPointer.map { $0 - UnsafeMutablePointer(mutating: c) } == text.utf8.count ? x : nil
+            }
+            let isJSONNumber = text.wholeMatch(of: /-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?/) != nil
+            if isJSONNumber, let expected {
+                #expect(reason == nil, "\(text)")
+                #expect(batch.numeric[0].first?.bitPattern == expected.bitPattern, "\(text)")
+            } else {
+                #expect(reason == .malformedJSON, "\(text)")
+            }
+        }
     }
 
     @Test func eiselLemireAgreesWithStrtodOnDirectMantissas() {

@@ -278,6 +278,22 @@ struct EventScanner {
     /// and the scanned fields stay in registers.
     @inline(never)
     mutating func scanNumericLeaf(slot: Int) -> Bool {
+        var mantissa: UInt64 = 0
+        var fractionDigits = 0
+        let plainEnd = Self.scanPlainDecimal(p, end, from: i, mantissa: &mantissa, fractionDigits: &fractionDigits)
+        if plainEnd >= 0 {
+            // At most 19 digits scaled by at most 10^-19: always finite.
+            let negative = p[i] == 0x2D
+            let x =
+                DecimalToDouble.clinger(mantissa: mantissa, exponent: -fractionDigits, negative: negative)
+                ?? DecimalToDouble.convert(
+                    mantissa: mantissa, exponent: -fractionDigits, negative: negative, truncated: false,
+                    text: UnsafeRawBufferPointer(start: p + i, count: plainEnd &- i))
+            i = plainEnd
+            values[slot] = x.bitPattern
+            states[slot] = SlotState.present.rawValue
+            return true
+        }
         var scanned = ScannedNumber()
         let next = Self.scanNumber(p, end, from: i, into: &scanned)
         guard next >= 0 else { return fail(.malformedJSON) }
@@ -1034,6 +1050,111 @@ struct EventScanner {
         return false
     }
 
+    /// Scans the usual number, `-?digits(.digits)?` with 1–7 integer digits (no leading zero
+    /// but a lone one), up to 19 fraction digits and at most 19 digits in all once a leading
+    /// `0.` is left aside, with a few word operations instead of a loop over its digits
+    /// (fewer instructions for long numbers, and no branch on each digit): at most 32 bytes
+    /// from `start` are read, 8 at a time, and the digits of each word up to the first
+    /// non-digit are converted at once (``digitsValue(_:count:)``).
+    ///
+    /// Scans exactly what ``scanNumber(_:_:from:into:)`` scans for such a number: its value is
+    /// `mantissa × 10^-fractionDigits` (no digit dropped).
+    ///
+    /// - Returns: The index just past the number, or -1 for anything else (an exponent, more
+    ///   digits, fewer than 32 bytes left, or no number at all): the caller then scans it in
+    ///   full, which also decides what is malformed.
+    @inline(__always)
+    static func scanPlainDecimal(
+        _ p: UnsafePointer<UInt8>, _ end: Int, from start: Int, mantissa: inout UInt64, fractionDigits: inout Int
+    ) -> Int {
+        let q = p[start] == 0x2D ? start &+ 1 : start
+        guard q &+ 32 <= end else { return -1 }
+        @inline(__always) func word(_ k: Int) -> UInt64 {
+            UInt64(littleEndian: UnsafeRawPointer(p + k).loadUnaligned(as: UInt64.self))
+        }
+        let w = word(q)
+        let integerDigits = nonDigitBytes(w).trailingZeroBitCount >> 3
+        // No digit, 8 or more of them, or a leading zero before more digits.
+        guard integerDigits > 0 && integerDigits < 8 && (integerDigits == 1 || w & 0xFF != 0x30) else { return -1 }
+        let integer = digitsValue(w, count: integerDigits)
+        let after = UInt8(truncatingIfNeeded: w >> UInt64(integerDigits &* 8))
+        if after != 0x2E {  // .
+            guard after | 0x20 != 0x65 else { return -1 }  // e E
+            mantissa = integer
+            fractionDigits = 0
+            return q &+ integerDigits
+        }
+        // The fraction: one, two or three words, the last one partly.
+        let f = q &+ integerDigits &+ 1
+        var fraction: UInt64
+        var digits: Int
+        let u0 = word(f)
+        let run0 = nonDigitBytes(u0).trailingZeroBitCount >> 3
+        if run0 < 8 {
+            guard run0 > 0 else { return -1 }
+            fraction = digitsValue(u0, count: run0)
+            digits = run0
+        } else {
+            let u1 = word(f &+ 8)
+            let run1 = nonDigitBytes(u1).trailingZeroBitCount >> 3
+            fraction = eightDigitsValue(u0)
+            if run1 < 8 {
+                if run1 > 0 { fraction = fraction &* powerOfTen(run1) &+ digitsValue(u1, count: run1) }
+                digits = 8 &+ run1
+            } else {
+                let u2 = word(f &+ 16)
+                let run2 = nonDigitBytes(u2).trailingZeroBitCount >> 3
+                // 19 fraction digits at most.
+                guard run2 <= 3 else { return -1 }
+                fraction = fraction &* 100_000_000 &+ eightDigitsValue(u1)
+                if run2 > 0 { fraction = fraction &* powerOfTen(run2) &+ digitsValue(u2, count: run2) }
+                digits = 16 &+ run2
+            }
+        }
+        let next = f &+ digits
+        // An exponent, or more than 19 digits (the integer's count unless it is 0).
+        guard p[next] | 0x20 != 0x65, integer == 0 || digits &+ integerDigits <= 19 else { return -1 }
+        mantissa = integer &* powerOfTen(digits) &+ fraction
+        fractionDigits = digits
+        return next
+    }
+
+    /// 10^n for n in 0...19.
+    @inline(__always)
+    static func powerOfTen(_ n: Int) -> UInt64 {
+        switch n {
+        case 0: 1
+        case 1: 10
+        case 2: 100
+        case 3: 1000
+        case 4: 10_000
+        case 5: 100_000
+        case 6: 1_000_000
+        case 7: 10_000_000
+        case 8: 100_000_000
+        case 9: 1_000_000_000
+        case 10: 10_000_000_000
+        case 11: 100_000_000_000
+        case 12: 1_000_000_000_000
+        case 13: 10_000_000_000_000
+        case 14: 100_000_000_000_000
+        case 15: 1_000_000_000_000_000
+        case 16: 10_000_000_000_000_000
+        case 17: 100_000_000_000_000_000
+        case 18: 1_000_000_000_000_000_000
+        default: 10_000_000_000_000_000_000
+        }
+    }
+
+    /// The value of the first `count` (1...7) bytes of `v`, ASCII digits (first digit in the
+    /// lowest byte): they are shifted to the top, below zeros, and converted as eight digits.
+    /// The bytes above them may be anything: subtracting `0` from each byte borrows only
+    /// upward from a non-digit, so the digit bytes come out exact.
+    @inline(__always)
+    static func digitsValue(_ v: UInt64, count: Int) -> UInt64 {
+        eightDigitValues((v &- 0x3030_3030_3030_3030) &<< UInt64(64 &- 8 &* count))
+    }
+
     /// The high bit of every byte of `v` that is not an ASCII digit (fast_float's test).
     ///
     /// `b + 0x46` has its high bit set for 0x3A...0xB9 and `b - 0x30` for bytes below 0x30 or
@@ -1047,10 +1168,17 @@ struct EventScanner {
     /// The value of eight ASCII digits (first digit in the lowest byte), by three multiplies.
     @inline(__always)
     static func eightDigitsValue(_ v0: UInt64) -> UInt64 {
+        eightDigitValues(v0 &- 0x3030_3030_3030_3030)
+    }
+
+    /// The number whose eight decimal digits (0...9, first digit in the lowest byte) are the
+    /// bytes of `digits`, by three multiplies.
+    @inline(__always)
+    static func eightDigitValues(_ digits: UInt64) -> UInt64 {
         let mask: UInt64 = 0x0000_00FF_0000_00FF
         let mul1: UInt64 = 0x000F_4240_0000_0064  // 100 + (1000000 << 32)
         let mul2: UInt64 = 0x0000_2710_0000_0001  // 1 + (10000 << 32)
-        var v = v0 &- 0x3030_3030_3030_3030
+        var v = digits
         v = (v &* 10) &+ (v >> 8)
         return (((v & mask) &* mul1) &+ (((v >> 16) & mask) &* mul2)) >> 32
     }
