@@ -941,7 +941,9 @@ import Testing
         "1.5.5", "1..5", "0.0000000000000000001", "0.00000000000000000001", "1234567.123456789012", "1234567.1234567890123",
         "0.1234567890123456789", "0.12345678901234567891", "9.999999999999999999", "1.0000000000000000000",
         "0.000000000000000000", "1234567.000000000000", "12.12345678", "12.1234567", "12.123456789012345",
-        "12.1234567890123456", "1.2345678901234567", "9999999.9999999999999", "1234567.12345678901234", "5e", "1-", "1.5-2", "2.", "-", "--1", "-0", "-0.0",
+        "12.1234567890123456", "1.2345678901234567", "9999999.9999999999999", "12345678", "123456789012345",
+        "1234567890123456", "012345678", "123456789012345.5", "12345678901234.12345", "12345678901234.123456",
+        "99999999.99999999999", "10000000.0000000001", "1234567.12345678901234", "5e", "1-", "1.5-2", "2.", "-", "--1", "-0", "-0.0",
     ])
     func plainDecimalsAndTheirNeighbours(number: String) {
         let d = JSONEventDecoder(schema: EventSchema(timestamp: "t", numeric: ["x"], categorical: []))
@@ -963,6 +965,30 @@ import Testing
                 #expect(reason == .malformedJSON, "\(text)")
             }
         }
+    }
+
+    /// A timestamp scanned a word at a time (followed by enough bytes) is read exactly as the
+    /// full scan reads it (near the end of the event): seconds, milliseconds and microseconds,
+    /// fractions, exponents, out-of-range and malformed values.
+    @Test(arguments: [
+        "1764151199307", "1764151199", "1764151199307123", "176415119930712", "-1764151199307", "0", "-0", "1764151199.5",
+        "1764151199307.25", "1.764151199307e12", "017641511993", "99999999999999", "999999999999999", "1e3", "-", "1.",
+    ])
+    func timestampsScannedWordAtATimeAsInFull(text: String) {
+        let d = JSONEventDecoder(schema: EventSchema(timestamp: "t", numeric: ["x"], categorical: []))
+        func decode(_ json: String) -> (RejectReason?, [Int64]) {
+            var batch = EventBatch(numericCount: 1, categoricalCount: 0)
+            let reason = Array(json.utf8).withUnsafeBytes { d.decode($0, position: 0, into: &batch) }
+            return (reason, batch.timestamps)
+        }
+        let padded = decode(#"{"x":1,"t":"# + text + #","pad":"abcdefghijklmnopqrstuvwxyz0123456789"}"#)
+        let full = decode(#"{"x":1,"t":"# + text + "}")
+        #expect(padded.0 == full.0 && padded.1 == full.1, "\(text): \(padded) vs \(full)")
+        let known: [String: Int64] = [
+            "1764151199307": 1_764_151_199_307_000, "1764151199": 1_764_151_199_000_000,
+            "1764151199307123": 1_764_151_199_307_123, "1764151199.5": 1_764_151_199_500_000,
+        ]
+        if let micros = known[text] { #expect(padded.0 == nil && padded.1 == [micros]) }
     }
 
     @Test func eiselLemireAgreesWithStrtodOnDirectMantissas() {

@@ -317,11 +317,27 @@ struct EventScanner {
     /// invalid), as ``parseMember(node:depth:arena:)`` does for a timestamp leaf.
     @inline(never)
     mutating func scanTimestampLeaf() -> Bool {
+        let slot = CompiledPaths.timestampSlot
         var scanned = ScannedNumber()
+        var mantissa: UInt64 = 0
+        var fractionDigits = 0
+        let plainEnd = Self.scanPlainDecimal(p, end, from: i, mantissa: &mantissa, fractionDigits: &fractionDigits)
+        if plainEnd >= 0 && fractionDigits == 0 {
+            // An integer of at most 15 digits, as ``timestamp(of:in:)`` takes it.
+            let v = Int64(mantissa)
+            let time = EventTime.fromEpochInteger(p[i] == 0x2D ? -v : v)
+            i = plainEnd
+            if let time {
+                values[slot] = UInt64(bitPattern: time)
+                states[slot] = SlotState.present.rawValue
+            } else {
+                states[slot] = SlotState.invalidTimestamp.rawValue
+            }
+            return true
+        }
         let next = Self.scanNumber(p, end, from: i, into: &scanned)
         guard next >= 0 else { return fail(.malformedJSON) }
         i = next
-        let slot = CompiledPaths.timestampSlot
         if let t = Self.timestamp(of: scanned, in: p) {
             values[slot] = UInt64(bitPattern: t)
             states[slot] = SlotState.present.rawValue
@@ -1050,10 +1066,10 @@ struct EventScanner {
         return false
     }
 
-    /// Scans the usual number, `-?digits(.digits)?` with 1–7 integer digits (no leading zero
+    /// Scans the usual number, `-?digits(.digits)?` with 1–15 integer digits (no leading zero
     /// but a lone one), up to 19 fraction digits and at most 19 digits in all once a leading
     /// `0.` is left aside, with a few word operations instead of a loop over its digits
-    /// (fewer instructions for long numbers, and no branch on each digit): at most 32 bytes
+    /// (fewer instructions for long numbers, and no branch on each digit): at most 40 bytes
     /// from `start` are read, 8 at a time, and the digits of each word up to the first
     /// non-digit are converted at once (``digitsValue(_:count:)``).
     ///
@@ -1061,23 +1077,34 @@ struct EventScanner {
     /// `mantissa × 10^-fractionDigits` (no digit dropped).
     ///
     /// - Returns: The index just past the number, or -1 for anything else (an exponent, more
-    ///   digits, fewer than 32 bytes left, or no number at all): the caller then scans it in
+    ///   digits, fewer than 40 bytes left, or no number at all): the caller then scans it in
     ///   full, which also decides what is malformed.
     @inline(__always)
     static func scanPlainDecimal(
         _ p: UnsafePointer<UInt8>, _ end: Int, from start: Int, mantissa: inout UInt64, fractionDigits: inout Int
     ) -> Int {
         let q = p[start] == 0x2D ? start &+ 1 : start
-        guard q &+ 32 <= end else { return -1 }
+        guard q &+ 40 <= end else { return -1 }
         @inline(__always) func word(_ k: Int) -> UInt64 {
             UInt64(littleEndian: UnsafeRawPointer(p + k).loadUnaligned(as: UInt64.self))
         }
         let w = word(q)
-        let integerDigits = nonDigitBytes(w).trailingZeroBitCount >> 3
-        // No digit, 8 or more of them, or a leading zero before more digits.
-        guard integerDigits > 0 && integerDigits < 8 && (integerDigits == 1 || w & 0xFF != 0x30) else { return -1 }
-        let integer = digitsValue(w, count: integerDigits)
-        let after = UInt8(truncatingIfNeeded: w >> UInt64(integerDigits &* 8))
+        var integerDigits = nonDigitBytes(w).trailingZeroBitCount >> 3
+        // No digit, or a leading zero before more digits.
+        guard integerDigits > 0 && (integerDigits == 1 || w & 0xFF != 0x30) else { return -1 }
+        var integer: UInt64
+        if integerDigits < 8 {
+            integer = digitsValue(w, count: integerDigits)
+        } else {
+            // 8 to 15 integer digits (epoch milliseconds have 13).
+            let w1 = word(q &+ 8)
+            let more = nonDigitBytes(w1).trailingZeroBitCount >> 3
+            guard more < 8 else { return -1 }
+            integer = eightDigitsValue(w)
+            if more > 0 { integer = integer &* powerOfTen(more) &+ digitsValue(w1, count: more) }
+            integerDigits = 8 &+ more
+        }
+        let after = p[q &+ integerDigits]
         if after != 0x2E {  // .
             guard after | 0x20 != 0x65 else { return -1 }  // e E
             mantissa = integer
