@@ -54,8 +54,9 @@ public final class EventReader {
             switch run {
             case .tooLong(let number, let prefix):
                 try count(Rejection(position: number, reason: .lineTooLong, raw: prefix), reject)
+                return 1
             case .lines(let text, let firstLine):
-                try decode(text, firstLine: firstLine, into: &batch, reject)
+                return try decode(text, firstLine: firstLine, into: &batch, reject)
             }
         } tail: { tail, firstLine in
             // Decoded on the reading thread, as `decode` would have: report it in order.
@@ -71,9 +72,12 @@ public final class EventReader {
     /// Decodes a run of whole lines: NDJSON in one ``JSONEventDecoder/decodeLines(_:firstLine:into:rejectingBlankLines:reject:)``
     /// call (it stages rows a block at a time), CSV and the lines up to the first
     /// non-blank one line by line.
+    ///
+    /// - Returns: How many lines `text` holds.
+    @discardableResult
     func decode(
         _ text: UnsafeRawBufferPointer, firstLine: Int64, into batch: inout EventBatch, _ reject: (Rejection) throws -> Void
-    ) throws {
+    ) throws -> Int64 {
         var rest = text
         var number = firstLine
         while format != .ndjson, let (line, next) = LineReader.firstLine(of: rest) {
@@ -81,13 +85,14 @@ public final class EventReader {
             rest = next
             number += 1
         }
-        guard rest.count > 0 else { return }
+        guard rest.count > 0 else { return number - firstLine }
         // Blank lines are rejected as `decode` rejects them, so every line is accounted for.
         let decoded = try decoder.decodeLines(rest, firstLine: number, into: &batch, rejectingBlankLines: true) {
             position, reason, raw in
             try count(Rejection(position: position, reason: reason, raw: raw), reject)
         }
         accepted += Int64(decoded.accepted)
+        return number - firstLine + Int64(decoded.accepted + decoded.rejected + decoded.blank)
     }
 
     /// Decodes one line (without its terminator), telling the format from the first

@@ -18,6 +18,8 @@ public final class LineReader {
     public enum Run {
         /// Whole lines, each within the limit, numbered from `firstLine`: every one ends
         /// with LF (CR LF) except perhaps the last line of the input. Valid until the next call.
+        /// The body returns how many lines it found in the run: the reader does not count
+        /// them itself when it can tell every line is within the limit without finding them.
         case lines(UnsafeRawBufferPointer, firstLine: Int64)
         /// A line longer than the limit, and its first bytes.
         case tooLong(number: Int64, prefix: UnsafeRawBufferPointer)
@@ -70,14 +72,14 @@ public final class LineReader {
     ///
     /// - Returns: `false` once the input is exhausted (the last line, even without a
     ///   final newline, has been delivered).
-    public func nextRuns(_ body: (Run) throws -> Void) throws -> Bool {
+    public func nextRuns(_ body: (Run) throws -> Int64) throws -> Bool {
         try nextRuns(body) { _, _ in preconditionFailure("tails are decoded only after decodeTails()") }
     }
 
     /// ``nextRuns(_:)``, with the chunk tails decoded on the reading thread: `tail` gets
     /// the tail (valid during the call) and the line number of its first line, in order
     /// with the runs.
-    func nextRuns(_ body: (Run) throws -> Void, tail: (ReadAhead.Tail, Int64) throws -> Void) throws -> Bool {
+    func nextRuns(_ body: (Run) throws -> Int64, tail: (ReadAhead.Tail, Int64) throws -> Void) throws -> Bool {
         if finished { return false }
         let (slot, count) = try readAhead.take()
         let chunk = readAhead.slots[slot]
@@ -117,7 +119,7 @@ public final class LineReader {
         if !skipping, partial > maxLineBytes {
             lineNumber += 1
             let prefixEnd = start + Swift.min(1024, partial)
-            try body(.tooLong(number: lineNumber, prefix: UnsafeRawBufferPointer(rebasing: chunk[start..<prefixEnd])))
+            _ = try body(.tooLong(number: lineNumber, prefix: UnsafeRawBufferPointer(rebasing: chunk[start..<prefixEnd])))
             skipping = true
             start = end
         } else if skipping {
@@ -128,8 +130,22 @@ public final class LineReader {
 
     /// Delivers the complete lines of `raw` (the chunk's content from ``start``), and its
     /// last line when the input has ended (`more` is false); moves ``start`` past them.
-    func deliverLines(_ raw: UnsafeRawBufferPointer, more: Bool, _ body: (Run) throws -> Void) throws {
+    func deliverLines(_ raw: UnsafeRawBufferPointer, more: Bool, _ body: (Run) throws -> Int64) throws {
         let base = raw.baseAddress!
+        // The usual chunk: its complete lines go out as one run, without finding each line,
+        // when no line can be over the limit (the body counts them).
+        if !skipping {
+            var runEnd = raw.count
+            if more {
+                // Up to the last LF.
+                while runEnd > 0 && raw[runEnd - 1] != 0x0A { runEnd -= 1 }
+            }
+            if runEnd > 0 && Self.linesAreWithin(maxLineBytes, UnsafeRawBufferPointer(rebasing: raw[0..<runEnd])) {
+                lineNumber += try body(.lines(UnsafeRawBufferPointer(rebasing: raw[0..<runEnd]), firstLine: lineNumber + 1))
+                start += runEnd
+                return
+            }
+        }
         var runStart = 0
         var runFirstLine = lineNumber + 1
         var lineStart = 0
@@ -147,10 +163,10 @@ public final class LineReader {
             if contentEnd > lineStart && raw[contentEnd - 1] == 0x0D { contentEnd -= 1 }
             guard contentEnd - lineStart > maxLineBytes else { return }
             if runStart < lineStart {
-                try body(.lines(UnsafeRawBufferPointer(rebasing: raw[runStart..<lineStart]), firstLine: runFirstLine))
+                _ = try body(.lines(UnsafeRawBufferPointer(rebasing: raw[runStart..<lineStart]), firstLine: runFirstLine))
             }
             let prefixEnd = lineStart + Swift.min(1024, contentEnd - lineStart)
-            try body(.tooLong(number: lineNumber, prefix: UnsafeRawBufferPointer(rebasing: raw[lineStart..<prefixEnd])))
+            _ = try body(.tooLong(number: lineNumber, prefix: UnsafeRawBufferPointer(rebasing: raw[lineStart..<prefixEnd])))
             runStart = lineEnd + 1
             runFirstLine = lineNumber + 1
         }
@@ -163,9 +179,25 @@ public final class LineReader {
         }
         let runEnd = Swift.min(lineStart, raw.count)
         if runStart < runEnd {
-            try body(.lines(UnsafeRawBufferPointer(rebasing: raw[runStart..<runEnd]), firstLine: runFirstLine))
+            _ = try body(.lines(UnsafeRawBufferPointer(rebasing: raw[runStart..<runEnd]), firstLine: runFirstLine))
         }
         start += runEnd
+    }
+
+    /// Whether every line of `text` (complete lines: it ends with an LF, or is the input's
+    /// end) is at most `limit` bytes long, told without finding every line: from each point
+    /// on, the last LF within `limit` bytes ends every line that starts before it, so a few
+    /// backward searches over a chunk of short lines suffice. `false` may also mean a line
+    /// of just the limit ending with CR LF; the caller then checks line by line.
+    static func linesAreWithin(_ limit: Int, _ text: UnsafeRawBufferPointer) -> Bool {
+        var from = 0
+        while text.count - from > limit {
+            var lf = from + limit
+            while lf >= from && text[lf] != 0x0A { lf -= 1 }
+            if lf < from { return false }
+            from = lf + 1
+        }
+        return true
     }
 
     /// The first line of `text` without its terminator (LF or CR LF), and what follows it.

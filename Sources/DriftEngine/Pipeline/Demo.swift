@@ -127,8 +127,10 @@ public enum Demo {
                         number += 1
                         start = end + 1
                     }
+                    return number - firstLine
                 case .tooLong(let number, _):
                     sendError = FileError("\(path):\(number): line longer than 1 MiB")
+                    return 1
                 }
             }
         }
