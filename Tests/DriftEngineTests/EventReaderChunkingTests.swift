@@ -70,6 +70,18 @@ import Testing
         return Array(s.utf8)
     }()
 
+    /// The check that lets a chunk's lines go out as one run: true only when no line is over
+    /// the limit (a line of exactly the limit plus CR LF may be left to the line-by-line cut).
+    @Test(arguments: [
+        ("abc\nde\n", true), ("abcde\n", true), ("abcdef\n", false), ("ab\ncdefgh", false), ("ab\ncdefg", true),
+        ("", true), ("\n\n\n", true), ("abcde\r\n", false), ("abcd\r\nabcde\nabc\n", true),
+        ("abc\nabcdefghijk\nab\n", false), ("abcde\nabcde\nabcde\nabcdef\n", false),
+    ])
+    func linesAreWithinTheLimit(text: String, expected: Bool) {
+        let bytes = Array(text.utf8)
+        #expect(bytes.withUnsafeBytes { LineReader.linesAreWithin(5, $0) } == expected, "\(text.debugDescription)")
+    }
+
     static let csv: [UInt8] = Array(
         ("\u{FEFF}\n \r\nc,ts,x\r\n" + "a,1700000000001,1.5\n" + "\n" + "\"b,1\",1700000000002,2\r\n"
             + "c,1700000000003\n" + String(repeating: "q", count: 70) + "\n" + "d,1700000000004,x\n"
