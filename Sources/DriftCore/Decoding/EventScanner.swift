@@ -184,8 +184,11 @@ struct EventScanner {
         }
         let firstChild = Int(nodes[node].firstChild)
         let lastChild = firstChild &+ Int(nodes[node].childCount)
-        // The child found for the previous member: the next key is first expected to be the
-        // child after it (keys usually come in schema order).
+        // The child found for the previous member that had one: the next key is first
+        // expected to be the child after it (keys usually come in schema order). Only a hint
+        // for the search, so while keys match the learned ones it is not kept up: the learned
+        // key of the position before tells. (Past the learned positions it may be stale for
+        // one member.)
         var lastFound = -1
         // This object's learned keys, one per member position, while there are any.
         var learnedKeys: UnsafeMutablePointer<LearnedKey>? = nil
@@ -200,9 +203,12 @@ struct EventScanner {
                 // The key seen at this position before, with its quotes and the colon: no
                 // need to scan the string or look it up, and where it leads is learned too.
                 target = learnedKeys.unsafelyUnwrapped.pointee.target
-                if target.child >= 0 { lastFound = Int(target.child) }
             } else {
                 guard byte(i) == 0x22 else { return fail(.malformedJSON) }
+                if learnedLeft > 0 && learnedLeft < CompiledPaths.learnedMembers {
+                    let previous = Int((learnedKeys.unsafelyUnwrapped - 1).pointee.target.child)
+                    if previous >= 0 { lastFound = previous }
+                }
                 let hint = lastFound < 0 || lastFound &+ 1 == lastChild ? firstChild : lastFound &+ 1
                 var key: LearnedKey
                 if hint < lastChild && matchesPattern(children[hint].pattern) {
@@ -231,14 +237,15 @@ struct EventScanner {
             // Past the colon.
             skipWhitespace()
             let b = byte(i)
-            if target.numericLeafSlot >= 0 && (b == 0x2D || b &- 0x30 <= 9) {
+            let isNumber = b == 0x2D || b &- 0x30 <= 9
+            if target.leaf == .numeric && isNumber {
                 // A leaf with one numeric field holding a number: the common case, stored here
                 // without the general member logic (the slot it would reset is overwritten).
-                guard scanNumericLeaf(slot: Int(target.numericLeafSlot)) else { return false }
-            } else if target.stringLeafSlot >= 0 && b == 0x22 {
+                guard scanNumericLeaf(slot: Int(target.leafSlot)) else { return false }
+            } else if target.leaf == .string && b == 0x22 {
                 // A leaf with one categorical or model field holding a string: what
                 // ``parseMember(node:depth:arena:)`` does for it, without the general logic.
-                let slot = Int(target.stringLeafSlot)
+                let slot = Int(target.leafSlot)
                 if let range = matchCachedString(slot: slot) {
                     values[slot] = range
                 } else {
@@ -246,7 +253,7 @@ struct EventScanner {
                     values[slot] = appendStringCached(slot: slot, to: &arena)
                 }
                 states[slot] = SlotState.present.rawValue
-            } else if target.isTimestampLeaf && (b == 0x2D || b &- 0x30 <= 9) {
+            } else if target.leaf == .timestamp && isNumber {
                 guard scanTimestampLeaf() else { return false }
             } else if target.node < 0 {
                 guard skipValue(depth: depth) else { return false }

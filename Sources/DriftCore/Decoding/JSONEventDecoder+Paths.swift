@@ -90,14 +90,24 @@ struct LearnedKey {
 }
 
 /// Where a key leads: the child it is (index into ``CompiledPaths/children``), or -1 for a
-/// key off every configured path; then that child's node and leaf kinds (see
-/// ``PathChild/pattern``).
+/// key off every configured path; then that child's node, and what kind of leaf it is (see
+/// ``PathChild/pattern``) with the leaf's slot.
 struct KeyTarget {
     var child: Int32 = -1
     var node: Int32 = -1
-    var numericLeafSlot: Int32 = -1
-    var stringLeafSlot: Int32 = -1
-    var isTimestampLeaf = false
+    var leafSlot: Int32 = -1
+    var leaf = LeafKind.none
+}
+
+/// A node without children whose only field is numeric (the common leaf `"amount": 12.5`):
+/// a number is stored straight away; categorical or the model (`"country": "DE"`): a
+/// string is appended to the arena straight away; the timestamp: a number is converted and
+/// stored straight away. Any other value takes the general path.
+enum LeafKind: UInt8 {
+    case none
+    case numeric
+    case string
+    case timestamp
 }
 
 /// An edge of the path trie: the (unescaped) key bytes and the node it leads to.
@@ -115,13 +125,7 @@ struct PathChild {
     var mask1: UInt64
     /// The key's pattern and where it leads (for a key that is not plain, printable ASCII
     /// without `"` and `\`, so that its raw bytes are its JSON text, or is too long, the
-    /// pattern matches nothing but still says where the key leads). Its target's leaf kinds:
-    /// for a node without children whose only field is numeric (the common leaf `"amount": 12.5`),
-    /// `numericLeafSlot` is that field's slot, and a number is stored straight away; for
-    /// one whose only field is categorical or the model (`"country": "DE"`),
-    /// `stringLeafSlot`, and a string is appended to the arena straight away; for one whose
-    /// only field is the timestamp, `isTimestampLeaf`, and a number is converted and stored
-    /// straight away.
+    /// pattern matches nothing but still says where the key leads).
     var pattern = LearnedKey()
 
     init(keyStart: Int, key: [UInt8], node: Int) {
@@ -290,10 +294,11 @@ final class CompiledPaths: @unchecked Sendable {
                 edge.pattern.target.child = Int32(childTable.count)
                 let leaf = built[child.node]
                 if leaf.children.isEmpty && leaf.targets.count == 1 {
+                    edge.pattern.target.leafSlot = leaf.targets[0].slot
                     switch leaf.targets[0].kind {
-                    case .numeric: edge.pattern.target.numericLeafSlot = leaf.targets[0].slot
-                    case .categorical, .model: edge.pattern.target.stringLeafSlot = leaf.targets[0].slot
-                    case .timestamp: edge.pattern.target.isTimestampLeaf = true
+                    case .numeric: edge.pattern.target.leaf = .numeric
+                    case .categorical, .model: edge.pattern.target.leaf = .string
+                    case .timestamp: edge.pattern.target.leaf = .timestamp
                     }
                 }
                 childTable.append(edge)
