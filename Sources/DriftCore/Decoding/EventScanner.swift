@@ -635,21 +635,22 @@ struct EventScanner {
         let all = UInt64.max
         let mask0 = count >= 8 ? all : (UInt64(1) &<< UInt64(8 &* count)) &- 1
         let mask1 = count >= 16 ? all : count <= 8 ? 0 : (UInt64(1) &<< UInt64(8 &* (count &- 8))) &- 1
-        let w0 = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self)) & mask0
+        let first = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self))
+        let w0 = first & mask0
         let w1 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) & mask1
-        let entries = strings + slot &* CompiledPaths.cachedStrings
-        for e in 0..<CompiledPaths.cachedStrings {
-            let entry = entries[e]
-            if entry.count == count && entry.word0 == w0 && entry.word1 == w1 { return entry.range }
-        }
+        let entry = strings + (slot &* CompiledPaths.cachedStrings &+ Self.cachedStringEntry(first))
+        if entry.pointee.count == count && entry.pointee.word0 == w0 && entry.pointee.word1 == w1 { return entry.pointee.range }
         let range = appendRaw(stringStart, stringEnd, to: &arena)
-        var e = CompiledPaths.cachedStrings &- 1
-        while e > 0 {
-            entries[e] = entries[e &- 1]
-            e &-= 1
-        }
-        entries[0] = CachedString(word0: w0, word1: w1, mask0: mask0, mask1: mask1, count: count, range: range)
+        entry.pointee = CachedString(word0: w0, word1: w1, mask0: mask0, mask1: mask1, count: count, range: range)
         return range
+    }
+
+    /// The entry of a slot's cached strings (see ``CachedString``) for a value whose bytes
+    /// start `first` (read from its first byte on, little-endian): chosen by the first two
+    /// bytes, the value's or its closing quote, which every occurrence of it shares.
+    @inline(__always)
+    static func cachedStringEntry(_ first: UInt64) -> Int {
+        Int(truncatingIfNeeded: ((first & 0xFFFF) &* 0x9E37_79B9_7F4A_7C15) >> UInt64(64 &- CompiledPaths.cachedStringBits))
     }
 
     /// The arena range of a recent value of `slot` (see ``CachedString``) that the string at
@@ -661,15 +662,12 @@ struct EventScanner {
         let raw = UnsafeRawPointer(p + (i &+ 1))
         let w0 = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self))
         let w1 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
-        let entries = strings + slot &* CompiledPaths.cachedStrings
-        for e in 0..<CompiledPaths.cachedStrings {
-            let entry = entries[e]
-            if w0 & entry.mask0 == entry.word0 && w1 & entry.mask1 == entry.word1 && p[i &+ 1 &+ entry.count] == 0x22 {
-                i &+= entry.count &+ 2
-                return entry.range
-            }
+        let entry = strings[slot &* CompiledPaths.cachedStrings &+ Self.cachedStringEntry(w0)]
+        guard w0 & entry.mask0 == entry.word0 && w1 & entry.mask1 == entry.word1 && p[i &+ 1 &+ entry.count] == 0x22 else {
+            return nil
         }
-        return nil
+        i &+= entry.count &+ 2
+        return entry.range
     }
 
     /// The last scanned number as a double (±infinity when it overflows).

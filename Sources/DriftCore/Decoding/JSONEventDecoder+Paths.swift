@@ -157,9 +157,10 @@ struct PathChild {
 }
 
 /// A short string value recently appended to the arena for a slot (``CompiledPaths/cachedStrings``
-/// per slot, most recent first): an equal value reuses its bytes instead of appending them
-/// again, so a batch holds each repeated model id or category once and consumers can tell
-/// equal values by equal ranges.
+/// entries per slot, the entry chosen by the value's first two bytes, see
+/// ``EventScanner/cachedStringEntry(_:)``): an equal value reuses its bytes instead of
+/// appending them again, so a batch holds each repeated model id or category once (up to
+/// collisions) and consumers can tell equal values by equal ranges.
 ///
 /// The value (valid string content without escapes, at most 16 bytes) is kept as two
 /// little-endian words with masks of the bytes present, so the next value can be compared
@@ -211,8 +212,10 @@ final class CompiledPaths: @unchecked Sendable {
     static let learnedMembers = 32
     static let learnedNodeLimit = 64
     let learnedCount: Int
-    /// Recent string values remembered per slot (see ``CachedString``).
-    static let cachedStrings = 4
+    /// Recent string values remembered per slot (see ``CachedString``): enough for the
+    /// countries or devices of a stream.
+    static let cachedStringBits = 5
+    static let cachedStrings = 1 << cachedStringBits
 
     /// FNV-1a over a key's (unescaped) bytes.
     @inline(__always)

@@ -236,30 +236,21 @@ public struct WindowAggregator: Sendable {
             codes.removeAll(keepingCapacity: true)
             let dictionary = reference.categorical[f].dictionary
             // Equal ranges hold equal bytes (the decoder stores a repeated value once), so a
-            // small cache keyed by range finds most codes without hashing the bytes.
-            var cachedRanges = (EventBatch.ByteRange.missing, EventBatch.ByteRange.missing, EventBatch.ByteRange.missing, EventBatch.ByteRange.missing)
-            var cachedCodes: (UInt32, UInt32, UInt32, UInt32) = (
-                CategoryDictionary.missingCode, CategoryDictionary.missingCode, CategoryDictionary.missingCode,
-                CategoryDictionary.missingCode
-            )
-            batch.categorical[f].withUnsafeBufferPointer { column in
-                for i in rows {
-                    let r = column[i]
-                    let code: UInt32
-                    if r == cachedRanges.0 {
-                        code = cachedCodes.0
-                    } else if r == cachedRanges.1 {
-                        code = cachedCodes.1
-                    } else if r == cachedRanges.2 {
-                        code = cachedCodes.2
-                    } else if r == cachedRanges.3 {
-                        code = cachedCodes.3
-                    } else {
-                        code = r.isMissing ? CategoryDictionary.missingCode : batch.withBytes(r) { dictionary.code(ofUTF8: $0) }
-                        cachedRanges = (r, cachedRanges.0, cachedRanges.1, cachedRanges.2)
-                        cachedCodes = (code, cachedCodes.0, cachedCodes.1, cachedCodes.2)
+            // small cache keyed by range, one entry per range hash, finds most codes without
+            // hashing the bytes.
+            withUnsafeTemporaryAllocation(of: (range: EventBatch.ByteRange, code: UInt32).self, capacity: 32) { cache in
+                cache.initialize(repeating: (.missing, CategoryDictionary.missingCode))
+                batch.categorical[f].withUnsafeBufferPointer { column in
+                    for i in rows {
+                        let r = column[i]
+                        let entry = Int(truncatingIfNeeded: (UInt64(r.start) &* 0x9E37_79B9_7F4A_7C15) >> 59)
+                        if cache[entry].range != r {
+                            let code =
+                                r.isMissing ? CategoryDictionary.missingCode : batch.withBytes(r) { dictionary.code(ofUTF8: $0) }
+                            cache[entry] = (r, code)
+                        }
+                        codes.append(cache[entry].code)
                     }
-                    codes.append(code)
                 }
             }
             categoricalCodes.append(codes)
