@@ -1098,7 +1098,10 @@ struct EventScanner {
         // No digit, or a leading zero before more digits.
         guard integerDigits > 0 && (integerDigits == 1 || w & 0xFF != 0x30) else { return -1 }
         var integer: UInt64
-        if integerDigits < 8 {
+        if integerDigits == 1 {
+            // The usual `0.` or one digit, without the shift and multiplies.
+            integer = w & 0xF
+        } else if integerDigits < 8 {
             integer = digitsValue(w, count: integerDigits)
         } else {
             // 8 to 15 integer digits (epoch milliseconds have 13).

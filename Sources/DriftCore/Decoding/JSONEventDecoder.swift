@@ -117,7 +117,13 @@ public struct JSONEventDecoder: Sendable {
         /// The words of memory scratch for `slotCount` slots and `depthWords` words of
         /// container bits takes.
         static func words(slotCount: Int, depthWords: Int) -> Int {
-            slotCount &+ (slotCount &+ 7) >> 3 &+ depthWords
+            slotCount &+ stateWords(slotCount: slotCount) &+ depthWords
+        }
+
+        /// Words of states: one byte per slot, and at least two words, which are reset
+        /// without a loop.
+        static func stateWords(slotCount: Int) -> Int {
+            max((slotCount &+ 7) >> 3, 2)
         }
 
         /// Scratch over `memory` (``words(slotCount:depthWords:)`` words): values, states,
@@ -125,7 +131,7 @@ public struct JSONEventDecoder: Sendable {
         init(memory: UnsafeMutablePointer<UInt64>, slotCount: Int) {
             self.slotCount = slotCount
             values = memory
-            stateWords = (slotCount &+ 7) >> 3
+            stateWords = Self.stateWords(slotCount: slotCount)
             states = UnsafeMutableRawPointer(memory + slotCount).bindMemory(to: UInt8.self, capacity: stateWords &* 8)
             containerBits = memory + (slotCount &+ stateWords)
         }
@@ -134,7 +140,13 @@ public struct JSONEventDecoder: Sendable {
         @inline(__always)
         func resetStates() {
             let raw = UnsafeMutableRawPointer(states)
-            for w in 0..<stateWords { raw.storeBytes(of: 0, toByteOffset: w &* 8, as: UInt64.self) }
+            raw.storeBytes(of: 0, as: UInt64.self)
+            raw.storeBytes(of: 0, toByteOffset: 8, as: UInt64.self)
+            var w = 2
+            while w < stateWords {
+                raw.storeBytes(of: 0, toByteOffset: w &* 8, as: UInt64.self)
+                w &+= 1
+            }
         }
 
         /// Whether no slot holds a field error: absent is 0 and present 1, so a word of states
