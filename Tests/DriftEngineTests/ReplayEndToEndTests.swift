@@ -170,6 +170,82 @@ struct ReplayRun {
         #expect(split == run.resultsText)
     }
 
+    /// The decoder's fast paths (learned `"key":` patterns, word-at-a-time numbers, cached
+    /// strings) must give what the full scan gives: the same stream written differently
+    /// (spaces around colons and commas, CR LF, escaped letters in keys and strings,
+    /// numbers with exponents or a fraction, an extra unconfigured member with a long key)
+    /// must give byte-identical results. Lines that are not valid JSON stay as they are.
+    @Test func rewrittenJSONGivesByteIdenticalResults() throws {
+        var state: UInt64 = 2026
+        func random() -> Double {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return Double((z ^ (z >> 31)) >> 11) / Double(1 << 53)
+        }
+        func rewrite(_ line: String) -> String {
+            let bytes = Array(line.utf8)
+            var out = ""
+            var k = 0
+            let spaced = random() < 0.3
+            while k < bytes.count {
+                let b = bytes[k]
+                if b == UInt8(ascii: "\"") {
+                    var j = k + 1
+                    while bytes[j] != UInt8(ascii: "\"") { j += bytes[j] == UInt8(ascii: "\\") ? 2 : 1 }
+                    out += "\""
+                    for c in bytes[(k + 1)..<j] {
+                        let letter = (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A)
+                        out += letter && random() < 0.2 ? String(format: "\\u%04x", c) : String(UnicodeScalar(c))
+                    }
+                    out += "\""
+                    k = j + 1
+                } else if b == UInt8(ascii: "-") || (b >= 0x30 && b <= 0x39) {
+                    var j = k
+                    while j < bytes.count, "0123456789.eE+-".utf8.contains(bytes[j]) { j += 1 }
+                    let number = String(decoding: bytes[k..<j], as: UTF8.self)
+                    let r = random()
+                    if r < 0.15 {
+                        out += number + (number.contains(".") ? "e0" : ".0")
+                    } else if r < 0.25 && number.contains(".") {
+                        out += number + "E+00"
+                    } else {
+                        out += number
+                    }
+                    k = j
+                } else {
+                    if spaced && (b == UInt8(ascii: ":") || b == UInt8(ascii: ",")) {
+                        out += " " + String(UnicodeScalar(b)) + " "
+                    } else {
+                        out += String(UnicodeScalar(b))
+                    }
+                    if b == UInt8(ascii: "{") && random() < 0.05 {
+                        out += #""an_unconfigured_key_longer_than_any_pattern":[1,{"a":"b"}],"#
+                    }
+                    k += 1
+                }
+            }
+            return out
+        }
+        var rewritten = ""
+        var changed = 0
+        for line in try decompressedLines(Fixture.path("traffic/stream.ndjson.zst")) {
+            let valid = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) != nil
+            let text = valid ? rewrite(line) : line
+            if text != line { changed += 1 }
+            rewritten += text + (random() < 0.05 ? "\r\n" : "\n")
+        }
+        #expect(changed > 20_000)
+        let path = scratch.file("rewritten.ndjson")
+        try rewritten.write(toFile: path, atomically: true, encoding: .utf8)
+        let replay = try Replay(config: run.config, profile: try run.config.loadProfile())
+        var options = Replay.Options()
+        options.resultsPath = scratch.file("rewritten-results.jsonl")
+        _ = try replay.run(inputs: [path], options: options)
+        #expect(try String(contentsOfFile: options.resultsPath!, encoding: .utf8) == run.resultsText)
+    }
+
     func decompressedLines(_ path: String) throws -> [String] {
         let source = try ByteSource(path: path)
         var bytes: [UInt8] = []
