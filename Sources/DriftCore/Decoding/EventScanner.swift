@@ -632,9 +632,7 @@ struct EventScanner {
             return appendString(to: &arena)
         }
         let raw = UnsafeRawPointer(p + stringStart)
-        let all = UInt64.max
-        let mask0 = count >= 8 ? all : (UInt64(1) &<< UInt64(8 &* count)) &- 1
-        let mask1 = count >= 16 ? all : count <= 8 ? 0 : (UInt64(1) &<< UInt64(8 &* (count &- 8))) &- 1
+        let mask0 = presentBytes(0, count), mask1 = presentBytes(1, count)
         let first = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self))
         let w0 = first & mask0
         let w1 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) & mask1

@@ -66,27 +66,32 @@ struct LearnedKey {
     init(key: UnsafeBufferPointer<UInt8>) {
         let count = key.count &+ 3
         guard count <= Self.patternBytes else { return }
-        var words: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        var masks: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        for k in 0..<count {
-            let byte: UInt8 = k == 0 || k == count &- 2 ? 0x22 : k == count &- 1 ? 0x3A : key[k &- 1]
-            let shift = UInt64(8 &* (k & 7))
-            switch k >> 3 {
-            case 0:
-                words.0 |= UInt64(byte) << shift
-                masks.0 |= 0xFF << shift
-            case 1:
-                words.1 |= UInt64(byte) << shift
-                masks.1 |= 0xFF << shift
-            default:
-                words.2 |= UInt64(byte) << shift
-                masks.2 |= 0xFF << shift
-            }
-        }
-        (word0, word1, word2) = words
-        (mask0, mask1, mask2) = masks
+        // `"`, the key, `"`, `:`.
+        let byte = { (k: Int) -> UInt8 in k == 0 || k == count &- 2 ? 0x22 : k == count &- 1 ? 0x3A : key[k &- 1] }
+        (word0, word1, word2) = (packedWord(0, count, byte), packedWord(1, count, byte), packedWord(2, count, byte))
+        (mask0, mask1, mask2) = (presentBytes(0, count), presentBytes(1, count), presentBytes(2, count))
         patternCount = Int32(count)
     }
+}
+
+/// The mask of the bytes of a `count`-byte string that fall in its little-endian word
+/// `word` (bytes `8 × word ..< 8 × word + 8`).
+@inline(__always)
+func presentBytes(_ word: Int, _ count: Int) -> UInt64 {
+    let n = min(max(count &- 8 &* word, 0), 8)
+    return n == 8 ? .max : (UInt64(1) &<< UInt64(8 &* n)) &- 1
+}
+
+/// Little-endian word `word` of the `count`-byte string whose bytes `byte` gives, the bytes
+/// past its end 0.
+func packedWord(_ word: Int, _ count: Int, _ byte: (Int) -> UInt8) -> UInt64 {
+    var value: UInt64 = 0
+    var k = 8 &* word
+    while k < min(8 &* word &+ 8, count) {
+        value |= UInt64(byte(k)) << UInt64(8 &* (k & 7))
+        k &+= 1
+    }
+    return value
 }
 
 /// Where a key leads: the child it is (index into ``CompiledPaths/children``), or -1 for a
@@ -110,14 +115,13 @@ enum LeafKind: UInt8 {
     case timestamp
 }
 
-/// An edge of the path trie: the (unescaped) key bytes and the node it leads to.
+/// An edge of the path trie: the (unescaped) key bytes and, in its pattern's target, where it leads.
 ///
 /// The first 16 key bytes are also kept as two little-endian words with masks, so a scanned
 /// key is usually compared with two loads and compares instead of a byte loop.
 struct PathChild {
     var keyStart: Int32
     var keyCount: Int32
-    var node: Int32
     var firstByte: UInt8
     var word0: UInt64
     var word1: UInt64
@@ -132,27 +136,12 @@ struct PathChild {
         let isPlain = key.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }
         self.keyStart = Int32(keyStart)
         keyCount = Int32(key.count)
-        self.node = Int32(node)
         firstByte = key.first ?? 0
-        (word0, word1, mask0, mask1) = key.withUnsafeBufferPointer { Self.keyWords($0) }
+        let count = min(key.count, 16)
+        (word0, word1) = (packedWord(0, count) { key[$0] }, packedWord(1, count) { key[$0] })
+        (mask0, mask1) = (presentBytes(0, count), presentBytes(1, count))
         if isPlain { pattern = key.withUnsafeBufferPointer { LearnedKey(key: $0) } }
         pattern.target.node = Int32(node)
-    }
-
-    /// The first 16 bytes of a key as two little-endian words, with masks of the bytes present.
-    static func keyWords(_ key: UnsafeBufferPointer<UInt8>) -> (word0: UInt64, word1: UInt64, mask0: UInt64, mask1: UInt64) {
-        var words: (word0: UInt64, word1: UInt64, mask0: UInt64, mask1: UInt64) = (0, 0, 0, 0)
-        for k in 0..<min(key.count, 16) {
-            let byte = UInt64(key[k]), shift = UInt64(8 * (k & 7))
-            if k < 8 {
-                words.word0 |= byte << shift
-                words.mask0 |= 0xFF << shift
-            } else {
-                words.word1 |= byte << shift
-                words.mask1 |= 0xFF << shift
-            }
-        }
-        return words
     }
 }
 

@@ -168,6 +168,12 @@ public struct JSONEventDecoder: Sendable {
         }
     }
 
+    /// Words of container bits for events of at most `longestEvent` bytes: nesting can
+    /// never be deeper than the event is long.
+    func depthWords(longestEvent: Int) -> Int {
+        min(max(limits.maxDepth, 0), longestEvent) >> 6 &+ 1
+    }
+
     /// Runs `body` with scan scratch for events of at most `longestEvent` bytes: one
     /// temporary allocation (on the stack when small).
     ///
@@ -176,9 +182,7 @@ public struct JSONEventDecoder: Sendable {
     @inline(__always)
     func withScanScratch<R>(longestEvent: Int, learning: Bool = false, _ body: (ScanScratch) throws -> R) rethrows -> R {
         let slotCount = paths.slotCount
-        // Nesting can never be deeper than the event is long.
-        let depthWords = min(max(limits.maxDepth, 0), longestEvent) >> 6 &+ 1
-        let words = ScanScratch.words(slotCount: slotCount, depthWords: depthWords)
+        let words = ScanScratch.words(slotCount: slotCount, depthWords: depthWords(longestEvent: longestEvent))
         return try withUnsafeTemporaryAllocation(of: UInt64.self, capacity: words) { buffer in
             var scratch = ScanScratch(memory: buffer.baseAddress.unsafelyUnwrapped, slotCount: slotCount)
             guard learning else { return try body(scratch) }
@@ -304,7 +308,7 @@ public struct JSONEventDecoder: Sendable {
         // block at a time: one capacity and uniqueness check per column per block instead of
         // per row. The caller cannot see the batch before this returns, so the order of
         // appends is unobservable; arena bytes are appended right away, so ranges stay valid.
-        let rowsPerBlock = 64
+        let rowsPerBlock = StagedRows.rowsPerBlock
         let numericCount = paths.numericCount, categoricalCount = paths.categoricalCount
         let capacities = StagedRows.capacities(rows: rowsPerBlock, numericCount: numericCount, categoricalCount: categoricalCount)
         var accepted = 0, rejected = 0, blank = 0

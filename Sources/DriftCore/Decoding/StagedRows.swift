@@ -6,6 +6,9 @@
 /// A plain view of memory owned elsewhere: `rows` rows per column, the numeric and
 /// categorical columns one after the other.
 struct StagedRows {
+    /// Rows per block, for both users.
+    static let rowsPerBlock = 64
+
     let rows: Int
     let numericCount: Int
     let categoricalCount: Int

@@ -13,7 +13,6 @@
 /// Not thread-safe; one per decoding thread.
 public final class StagedEventDecoder {
     public let decoder: JSONEventDecoder
-    static let rowsPerBlock = 64
     let scratch: JSONEventDecoder.ScanScratch
     let scratchMemory: UnsafeMutablePointer<UInt64>
     /// Each object's key order, learned from the events so far (see ``LearnedKey``); kept
@@ -36,7 +35,7 @@ public final class StagedEventDecoder {
         let numericCount = paths.numericCount, categoricalCount = paths.categoricalCount
         let slotCount = paths.slotCount
         // What `withScanScratch` allocates for the longest event accepted.
-        let depthWords = min(max(decoder.limits.maxDepth, 0), max(decoder.limits.maxEventBytes, 0)) >> 6 &+ 1
+        let depthWords = decoder.depthWords(longestEvent: max(decoder.limits.maxEventBytes, 0))
         scratchMemory = .allocate(capacity: JSONEventDecoder.ScanScratch.words(slotCount: slotCount, depthWords: depthWords))
         learnedKeys = .allocate(capacity: max(paths.learnedCount, 1))
         learnedKeys.initialize(repeating: LearnedKey(), count: max(paths.learnedCount, 1))
@@ -47,12 +46,12 @@ public final class StagedEventDecoder {
         scratch.strings = cachedStrings
         self.scratch = scratch
         let capacities = StagedRows.capacities(
-            rows: Self.rowsPerBlock, numericCount: numericCount, categoricalCount: categoricalCount)
+            rows: StagedRows.rowsPerBlock, numericCount: numericCount, categoricalCount: categoricalCount)
         integers = .allocate(capacity: capacities.integers)
         doubles = .allocate(capacity: capacities.doubles)
         ranges = .allocate(capacity: capacities.ranges)
         rows = StagedRows(
-            rows: Self.rowsPerBlock, numericCount: numericCount, categoricalCount: categoricalCount, integers: integers,
+            rows: StagedRows.rowsPerBlock, numericCount: numericCount, categoricalCount: categoricalCount, integers: integers,
             doubles: doubles, ranges: ranges)
         stagedCount = .allocate(capacity: 1)
         stagedCount.pointee = 0
@@ -83,7 +82,8 @@ public final class StagedEventDecoder {
         let row = stagedCount.pointee
         rows.stage(scratch, position: position, row: row)
         stagedCount.pointee = row &+ 1
-        if row &+ 1 == Self.rowsPerBlock { flush(into: &batch) }
+        // A full block goes into the batch; the cached strings stay (same batch, same arena).
+        if row &+ 1 == StagedRows.rowsPerBlock { appendStaged(to: &batch) }
         return nil
     }
 
@@ -92,6 +92,11 @@ public final class StagedEventDecoder {
     public func flush(into batch: inout EventBatch) {
         // Cached strings point into this batch's arena.
         scratch.forgetStrings(from: 0)
+        appendStaged(to: &batch)
+    }
+
+    /// Appends the staged rows to `batch`, keeping the cached strings.
+    func appendStaged(to batch: inout EventBatch) {
         let staged = stagedCount.pointee
         guard staged > 0 else { return }
         decoder.checkColumns(of: batch)

@@ -78,14 +78,15 @@ public struct PartitionedAggregator: Sendable {
         part.futureLimit = futureLimit
         part.maxModels = maxModels
         let models = part.modelNames.count
-        if emptyStates.count > models { part.emptyStateTemplates = emptyStates }
+        // Shared, not copied: the partition lets go of them before `emptyStates` changes.
+        part.emptyStateTemplates = emptyStates
         part.add(batch, late: late, future: future)
+        part.emptyStateTemplates = [:]
         if part.modelNames.count > models {
             for s in models..<part.modelNames.count where emptyStates[part.modelNames[s]] == nil {
                 emptyStates[part.modelNames[s]] = part.emptyStates[s]
             }
         }
-        part.emptyStateTemplates = [:]
         parts[partition] = part
     }
 

@@ -39,7 +39,8 @@ public final class ByteSource {
     public private(set) var isCompressed = false
     /// The most content one ``read(into:)`` asks for (raised by ``useSegments()``).
     public private(set) var chunkBytes: Int
-    /// How much compressed input is read at a time.
+    /// How much compressed input is read at a time while streaming (segments read what the
+    /// next block needs, up to the input buffer's size).
     let compressedReadBytes: Int
     /// File bytes read but not used yet: compressed input, or the start of a plain file
     /// (read before its format was known). Owned: freed in `deinit`.
@@ -57,8 +58,8 @@ public final class ByteSource {
     var atEnd = false
 
     static let chunkSize = 1 << 20
-    /// Compressed input expands about five times: read less of it at a time so a chunk
-    /// of decompressed text stays in the L2 cache while it is decoded.
+    /// Compressed input expands about five times: while streaming, read less of it at a
+    /// time so a piece of decompressed text stays in the L2 cache while it is decoded.
     static let compressedChunkSize = 1 << 17
 
     public convenience init(path: String) throws {
@@ -115,9 +116,10 @@ public final class ByteSource {
 
     /// Writes the next piece of (decompressed) content at the start of `out`.
     ///
-    /// A plain file gives one read of at most `out.count` bytes; a zstd file gives what
-    /// its next ``compressedReadBytes`` of compressed input decompress to, as far as `out`
-    /// has room (the rest comes with the next call).
+    /// A plain file gives one read of at most `out.count` bytes. A streamed zstd file gives
+    /// what its next ``compressedReadBytes`` of compressed input decompress to, as far as
+    /// `out` has room (the rest comes with the next call); with segments
+    /// (``useSegments()``), whole blocks until the next one might not fit.
     ///
     /// - Parameter out: Where the content goes; not empty.
     /// - Returns: How many bytes were written; 0 only at the end of the input.

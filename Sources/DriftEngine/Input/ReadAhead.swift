@@ -72,7 +72,7 @@ final class ReadAhead: @unchecked Sendable {
     /// Starts the reading thread.
     ///
     /// - Parameters:
-    ///   - source: Read only by the new thread from now on (its `let` properties and
+    ///   - source: Read only by the new thread once this returns (its `let` properties and
     ///     ``ByteSource/fileBytesRead`` stay readable).
     ///   - headroom: Free bytes before each chunk, for the longest partial line.
     ///   - tailDecoder: Decodes chunk tails once ``decodeTails()`` is called; its line
@@ -83,7 +83,9 @@ final class ReadAhead: @unchecked Sendable {
         precondition(slotCount >= 2 && headroom >= 0)
         // Slots are filled in ring order, so the slot before the one being filled keeps its
         // bytes (the consumer only reads it and writes headrooms): zstd may decode straight
-        // into the slots, reading back into the previous one.
+        // into the slots, reading back into the previous one. This reads the first bytes (to
+        // see the format and the first frame's window) on the calling thread; a read error
+        // is reported again by the reading thread's first read, where it belongs.
         try? source.useSegments()
         self.source = source
         self.headroom = headroom

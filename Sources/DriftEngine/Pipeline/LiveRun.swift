@@ -353,8 +353,9 @@ final class LiveSession {
     }
 
     /// What one poll changes, kept in locals while its messages are decoded and written to the
-    /// session once the poll's messages are handled: per message, only the decoder and the
-    /// partition's batch are touched (no property of this class, no dictionary).
+    /// session once the poll's messages are handled: per message, the decoder, the
+    /// partition's batch and these counters; the session's offsets and message times once per
+    /// run of one partition's messages (and its reject counts per rejected message).
     ///
     /// Rebalance callbacks run inside librdkafka's batch call, before any message of the poll
     /// is handed over, so nothing reads the session's counters, offsets or batches while a
@@ -375,16 +376,16 @@ final class LiveSession {
         switch event {
         case .message(let m):
             if let max = options.maxMessages, summary.messages &+ state.messages >= max { return }
-            if m.topicPartition.partition != lastPartition.partition || m.topicPartition.topic != lastPartition.topic {
+            let s = slot(m.topicPartition)
+            if s != state.slot {
                 if state.slot >= 0 { decoder.flush(into: &state.batches[state.slot]) }
                 endRun(&state)
-                state.slot = slot(m.topicPartition)
+                state.slot = s
                 // A partition first seen here (not assigned before): its batch.
                 while state.batches.count < names.count {
                     state.batches.append(EventBatch(numericCount: schema.numeric.count, categoricalCount: schema.categorical.count))
                 }
             }
-            let s = state.slot
             state.messages &+= 1
             state.sawMessage = true
             if let reason = decoder.decode(m.value, position: m.offset, into: &state.batches[s]) {
@@ -434,8 +435,6 @@ final class LiveSession {
             if !taken {
                 swap(&state.batches, &pending.batches)
                 taken = true
-                // The run cache may name a partition of an earlier poll: start afresh.
-                lastPartition = TopicPartition("", -1)
             }
             try handle(event, decoder: decoder, state: &state)
         }

@@ -35,7 +35,8 @@ final class WorkerSession {
     let deadLetters: DeadLetterWriter
     /// Decodes messages with one scan scratch and rows staged in blocks, as `run` does; the
     /// staged rows go into their partition's batch before the next partition's message and
-    /// after every poll (``flushStaged()``), so nothing else ever sees them.
+    /// when the batches are fed after every poll (``flushStaged()``), so nothing else ever
+    /// sees them.
     let decoder: StagedEventDecoder
     /// The partition whose rows are staged, or -1.
     var stagedSlot = -1
@@ -211,6 +212,8 @@ final class WorkerSession {
     /// Windows the decoded events, then reports every partition whose watermark crossed a
     /// window boundary.
     func feed() throws {
+        // After every poll: rebalance callbacks run inside a poll, before any of its messages
+        // is handled, so they find every row of the polls before in its batch, fed.
         flushStaged()
         if let skew = config.window.maxFutureSkewMicroseconds { aggregator.futureLimit = wallClockMicroseconds() &+ skew }
         var fed: [Int] = []
@@ -331,9 +334,6 @@ final class WorkerSession {
         var endOfInput = false
         while !options.shouldStop() {
             try kafka.poll(maxMessages: 4096, timeoutMilliseconds: 100) { try handle($0) }
-            // Rebalance callbacks run inside a poll, before any of its messages is handled:
-            // they find every row of the polls before in its batch, fed.
-            flushStaged()
             if let failure { throw failure }
             try feed()
             let now = clock.now

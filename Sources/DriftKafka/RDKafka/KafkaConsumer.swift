@@ -139,6 +139,9 @@ public final class KafkaConsumer {
     let callbacks: ConsumerCallbacks
     let callbacksReference: Unmanaged<ConsumerCallbacks>
     var topicNames: [OpaquePointer: String] = [:]
+    /// The topic of the last message and its name: messages come in runs of one topic.
+    var lastTopic: OpaquePointer?
+    var lastTopicName = ""
     var messages: UnsafeMutableBufferPointer<UnsafeMutablePointer<rd_kafka_message_t>?>
     var closed = false
 
@@ -218,17 +221,10 @@ public final class KafkaConsumer {
                 index += 1
             }
         }
-        // Messages come in runs of one topic: look its name up once per run.
-        var lastTopic: OpaquePointer?
-        var lastTopicName = ""
         while index < n {
             let m = messages[index]!
             let message = m.pointee
-            if message.rkt != lastTopic || lastTopic == nil {
-                lastTopic = message.rkt
-                lastTopicName = topicName(message.rkt)
-            }
-            let topicPartition = TopicPartition(lastTopicName, message.partition)
+            let topicPartition = TopicPartition(topicName(message.rkt), message.partition)
             if message.err == RD_KAFKA_RESP_ERR_NO_ERROR {
                 var type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
                 let timestamp = rd_kafka_message_timestamp(m, &type)
@@ -258,7 +254,16 @@ public final class KafkaConsumer {
         return delivered
     }
 
+    /// The name of a message's topic, looked up in the dictionary once per run of one topic.
+    @inline(__always)
     func topicName(_ topic: OpaquePointer?) -> String {
+        if topic == lastTopic { return lastTopicName }
+        lastTopic = topic
+        lastTopicName = topicNameLookup(topic)
+        return lastTopicName
+    }
+
+    func topicNameLookup(_ topic: OpaquePointer?) -> String {
         guard let topic else { return "" }
         if let name = topicNames[topic] { return name }
         let name = String(cString: rd_kafka_topic_name(topic))
