@@ -314,6 +314,39 @@ import Testing
         }
     }
 
+    /// A tail may be longer than a line may be, but holds no overlong line: one in the
+    /// last quarter of a chunk is left to the consumer, which reports it with a prefix of
+    /// at most 1 KiB, as everywhere else.
+    @Test func anOverlongLineAtTheEndOfAChunk() throws {
+        let limits = DecoderLimits(maxEventBytes: 1_024)
+        var text: [UInt8] = []
+        var k = 0
+        func event() {
+            text += Array(#"{"ts":\#(1_700_000_000_000 + k),"x":\#(k),"c":"a"}"#.utf8) + [0x0A]
+            k += 1
+        }
+        // Chunks of 8 KiB. The reading thread decodes the last 20–32 % of the seventh (its
+        // share starts at 26 % and moves a point per chunk), if it has tails wanted by then.
+        while text.count < 6 * 8_192 + 6_700 { event() }
+        text += Array(repeating: UInt8(ascii: "v"), count: 1_400) + [0x0A]
+        while text.count < 100_000 { event() }
+        let expected = try decodeOneByOne(text, limits: limits)
+        #expect(expected.rejected.map(\.reason) == [.lineTooLong])
+        for compressed in [false, true] {
+            var got = try read(
+                text, compressed: compressed, chunkBytes: 8_192, compressedReadBytes: 1_000, tailMinimumBytes: 1,
+                limits: limits)
+            #expect(got.tails >= 5)
+            #expect(got.rejected.count == 1)
+            if let r = got.rejected.first {
+                #expect(r.reason == .lineTooLong && r.raw.count <= 1_024 && expected.rejected[0].raw.starts(with: r.raw))
+                got.rejected = expected.rejected
+            }
+            got.tails = 0
+            #expect(got == expected, "compressed \(compressed)")
+        }
+    }
+
     /// Many runs and decoder blocks: a stream of well-formed events with a few bad ones,
     /// read in pieces that cut lines at many places.
     @Test func aLongStreamDecodesAsOneByOne() throws {

@@ -48,8 +48,8 @@ final class ReadAhead: @unchecked Sendable {
     /// Per slot, its decoded tail. Owned.
     let tails: UnsafeMutablePointer<Tail>
     /// Decodes tails of chunks of at least `tailMinimumBytes`; the tail is about
-    /// ``tailShare`` of the chunk and never longer than a line may be (so it holds no
-    /// overlong line, which the consumer reports differently).
+    /// ``tailShare`` of the chunk and holds no overlong line (the consumer reports those
+    /// differently).
     let tailDecoder: JSONEventDecoder?
     let tailMinimumBytes: Int
     /// The share of a chunk the reading thread decodes: it starts at `initialTailShare` and
@@ -159,13 +159,19 @@ final class ReadAhead: @unchecked Sendable {
         let contentEnd = headroom + count
         // The tail starts after the first LF at or after the cut and ends after the last LF
         // (found from the end: it is one line from there; `memrchr` is not in Glibc's module).
-        // Never longer than a line may be (the consumer reports overlong lines itself).
-        let cut = contentEnd - min(Int(Double(count) * tailShare), headroom - 1)
+        // It holds no line longer than a line may be (the consumer reports those itself);
+        // the search from the end is bounded by that length too.
+        let cut = contentEnd - Int(Double(count) * tailShare)
         var end = contentEnd
-        while end > cut && base.load(fromByteOffset: end - 1, as: UInt8.self) != 0x0A { end -= 1 }
-        guard cut < end, let lf = memchr(base + cut, 0x0A, end - cut) else { return }
+        let searchLimit = max(cut, contentEnd - headroom)
+        while end > searchLimit && base.load(fromByteOffset: end - 1, as: UInt8.self) != 0x0A { end -= 1 }
+        guard cut < end, base.load(fromByteOffset: end - 1, as: UInt8.self) == 0x0A,
+            let lf = memchr(base + cut, 0x0A, end - cut)
+        else { return }
         let start = base.distance(to: UnsafeRawPointer(lf)) + 1
-        guard start < end, end - start <= headroom - 1 else { return }
+        guard start < end,
+            LineReader.linesAreWithin(headroom - 1, UnsafeRawBufferPointer(start: base + start, count: end - start))
+        else { return }
         tails[slot].range = start..<end
         tails[slot].batch.removeAll()
         tails[slot].rejections.removeAll(keepingCapacity: true)
