@@ -194,7 +194,6 @@ final class LiveSession {
     var sequence: UInt64 = 0
     let results: FileWriter?
     let deadLetters: DeadLetterWriter
-    let decoder: JSONEventDecoder
     var pending: PartitionBatches
     var names: [String] { pending.names }
     var nextOffsets: [Int64] = []
@@ -220,7 +219,6 @@ final class LiveSession {
         let config = run.config
         store = try CheckpointStore(directory: config.resolve(config.checkpoint.directory))
         fingerprint = run.profile.fingerprint
-        decoder = JSONEventDecoder(schema: config.input, limits: DecoderLimits())
         pending = PartitionBatches(schema: config.input)
         aggregator = PartitionedAggregator(spec: run.spec, schema: config.input, profile: run.profile, decision: run.decision)
         aggregator.maxModels = config.input.maxModels
@@ -364,7 +362,8 @@ final class LiveSession {
         var batches: [EventBatch] = []
         var messages: Int64 = 0
         var accepted: Int64 = 0
-        /// The partition of the current run of messages and the offset of its last message.
+        /// The partition of the current run of messages (whose rows are staged) and the
+        /// offset of its last message.
         var slot = -1
         var lastOffset: Int64 = -1
         var sawMessage = false
@@ -372,15 +371,13 @@ final class LiveSession {
 
     /// Hands one event of a poll to the decoder; see ``PollState``.
     @inline(__always)
-    func handle(_ event: KafkaConsumerEvent, decoder: StagedEventDecoder, state: inout PollState) throws {
+    func handle(_ event: KafkaConsumerEvent, stager: StagedEventDecoder, state: inout PollState) throws {
         switch event {
         case .message(let m):
             if let max = options.maxMessages, summary.messages &+ state.messages >= max { return }
             let s = slot(m.topicPartition)
             if s != state.slot {
-                if state.slot >= 0 { decoder.flush(into: &state.batches[state.slot]) }
                 endRun(&state)
-                state.slot = s
                 // A partition first seen here (not assigned before): its batch.
                 while state.batches.count < names.count {
                     state.batches.append(EventBatch(numericCount: schema.numeric.count, categoricalCount: schema.categorical.count))
@@ -388,7 +385,9 @@ final class LiveSession {
             }
             state.messages &+= 1
             state.sawMessage = true
-            if let reason = decoder.decode(m.value, position: m.offset, into: &state.batches[s]) {
+            if let reason = PartitionBatches.decode(
+                m.value, position: m.offset, slot: s, stager: stager, stagedSlot: &state.slot, batches: &state.batches)
+            {
                 summary.rejectedByReason[reason, default: 0] += 1
                 try deadLetters.write(source: names[s], position: m.offset, reason: reason, raw: m.value)
             } else {
@@ -412,15 +411,16 @@ final class LiveSession {
     }
 
     /// Polls once and decodes the messages into the partitions' batches.
-    func pollOnce(_ kafka: KafkaConsumer, decoder: StagedEventDecoder) throws {
+    func pollOnce(_ kafka: KafkaConsumer) throws {
         var state = PollState()
         var taken = false
+        let stager = pending.stager
         // The batches move into `state` at the first event (after any rebalance callback)
         // and back afterwards, also when decoding throws.
         defer {
             if taken {
-                if state.slot >= 0 { decoder.flush(into: &state.batches[state.slot]) }
                 endRun(&state)
+                PartitionBatches.flushStaged(stager, stagedSlot: &state.slot, batches: &state.batches)
                 swap(&state.batches, &pending.batches)
                 summary.messages += state.messages
                 summary.accepted += state.accepted
@@ -436,7 +436,7 @@ final class LiveSession {
                 swap(&state.batches, &pending.batches)
                 taken = true
             }
-            try handle(event, decoder: decoder, state: &state)
+            try handle(event, stager: stager, state: &state)
         }
     }
 
@@ -463,8 +463,6 @@ final class LiveSession {
     /// The poll loop, then the final checkpoint and the closing of every output.
     func consume(_ kafka: KafkaConsumer) throws {
         var lastStatus = clock.now
-        // One scan scratch and row staging for the whole run.
-        let decoder = StagedEventDecoder(self.decoder)
 
         var lastCheckpoint = clock.now
         let interval = Duration.microseconds(config.checkpoint.intervalMicroseconds)
@@ -472,7 +470,7 @@ final class LiveSession {
         var endOfInput = false
         while !options.shouldStop() {
             now = clock.now
-            try pollOnce(kafka, decoder: decoder)
+            try pollOnce(kafka)
             now = clock.now
             try feed()
             for s in names.indices where now - lastMessage[s] >= idleTimeout && !aggregator.isIdle(names[s]) {

@@ -268,11 +268,6 @@ extension Replay {
         var summary = ReplaySummary()
         let (results, deadLetters) = try openOutputs(options)
         let schema = config.input
-        // Messages are decoded with one scratch and rows staged in blocks, as `run` decodes
-        // them; the staged rows of a partition go into its batch before the next partition's
-        // message and before the batches are fed.
-        let decoder = StagedEventDecoder(JSONEventDecoder(schema: schema, limits: DecoderLimits()))
-        var stagedSlot = -1
         var aggregator = PartitionedAggregator(spec: spec, schema: schema, profile: profile, decision: decision)
         aggregator.maxModels = schema.maxModels
         var pending = PartitionBatches(schema: schema)
@@ -292,11 +287,8 @@ extension Replay {
                 case .message(let m):
                     let s = pending.slot(m.topicPartition).slot
                     summary.linesRead += 1
-                    if s != stagedSlot {
-                        if stagedSlot >= 0 { decoder.flush(into: &pending.batches[stagedSlot]) }
-                        stagedSlot = s
-                    }
-                    if let reason = decoder.decode(m.value, position: m.offset, into: &pending.batches[s]) {
+                    // Decoded as `run` decodes them.
+                    if let reason = pending.decode(m.value, position: m.offset, slot: s) {
                         summary.rejectedByReason[reason, default: 0] += 1
                         try deadLetters.write(source: "\(path):\(pending.names[s])", position: m.offset, reason: reason, raw: m.value)
                         if options.strict { throw StrictModeStop(source: "\(path):\(pending.names[s])", position: m.offset, reason: reason) }
@@ -308,10 +300,6 @@ extension Replay {
                     break
                 }
             }) {
-                if stagedSlot >= 0 {
-                    decoder.flush(into: &pending.batches[stagedSlot])
-                    stagedSlot = -1
-                }
                 if let speed = options.speed, let t = newestTimestamp {
                     if pacingStart == nil { pacingStart = (clock.now, t) }
                     let due = pacingStart!.wall + .microseconds(Double(t - pacingStart!.event) * 1000 / speed)

@@ -33,13 +33,7 @@ final class WorkerSession {
     let fingerprint: UInt32
     var aggregator: PartitionedAggregator
     let deadLetters: DeadLetterWriter
-    /// Decodes messages with one scan scratch and rows staged in blocks, as `run` does; the
-    /// staged rows go into their partition's batch before the next partition's message and
-    /// when the batches are fed after every poll (``flushStaged()``), so nothing else ever
-    /// sees them.
-    let decoder: StagedEventDecoder
-    /// The partition whose rows are staged, or -1.
-    var stagedSlot = -1
+    /// Messages decoded since the last feed, as `run` decodes them; fed after every poll.
     var pending: PartitionBatches
     var slots: [Slot] = []
     var consumer: KafkaConsumer?
@@ -74,7 +68,6 @@ final class WorkerSession {
         lastAnyMessage = started
         let config = run.config
         fingerprint = run.profile.fingerprint
-        decoder = StagedEventDecoder(JSONEventDecoder(schema: config.input, limits: DecoderLimits()))
         pending = PartitionBatches(schema: config.input)
         aggregator = PartitionedAggregator(spec: run.spec, schema: config.input, profile: run.profile, decision: run.decision)
         aggregator.maxModels = config.input.maxModels
@@ -179,11 +172,7 @@ final class WorkerSession {
             guard slots[s].owned, m.offset >= slots[s].nextOffset else { return }
             summary.messages += 1
             slots[s].counts.messages += 1
-            if s != stagedSlot {
-                flushStaged()
-                stagedSlot = s
-            }
-            if let reason = decoder.decode(m.value, position: m.offset, into: &pending.batches[s]) {
+            if let reason = pending.decode(m.value, position: m.offset, slot: s) {
                 summary.rejectedByReason[reason, default: 0] += 1
                 slots[s].counts.rejected += 1
                 try deadLetters.write(source: pending.names[s], position: m.offset, reason: reason, raw: m.value)
@@ -202,19 +191,12 @@ final class WorkerSession {
         }
     }
 
-    /// Moves the staged rows into their partition's batch.
-    func flushStaged() {
-        guard stagedSlot >= 0 else { return }
-        decoder.flush(into: &pending.batches[stagedSlot])
-        stagedSlot = -1
-    }
-
     /// Windows the decoded events, then reports every partition whose watermark crossed a
     /// window boundary.
     func feed() throws {
-        // After every poll: rebalance callbacks run inside a poll, before any of its messages
-        // is handled, so they find every row of the polls before in its batch, fed.
-        flushStaged()
+        // After every poll (staged rows included): rebalance callbacks run inside a poll,
+        // before any of its messages is handled, so they find every row of the polls before
+        // fed.
         if let skew = config.window.maxFutureSkewMicroseconds { aggregator.futureLimit = wallClockMicroseconds() &+ skew }
         var fed: [Int] = []
         let (late, future) = try pending.feed(&aggregator, deadLetters: deadLetters, source: { $0 }) { s, late, future in
