@@ -91,6 +91,38 @@ import Testing
         }
     }
 
+    /// Entries are read and checked ahead on another thread: a damaged entry still stops the
+    /// read after every entry before it, with the entry's number.
+    @Test func aDamagedEntryStopsTheReadAfterTheEntriesBeforeIt() throws {
+        let scratch = try ScratchDirectory()
+        let messages = sample(30_000)
+        try write(messages, to: scratch.file("r.drr"))
+        var plain = try Zstd.decompress(try [UInt8](Data(contentsOf: URL(fileURLWithPath: scratch.file("r.drr")))))
+        // Message 21 520's value is "v21520," 20 times; change a letter of it.
+        let needle = Array("v21520,".utf8)
+        let at = try #require((0..<(plain.count - needle.count)).first { plain[$0..<($0 + needle.count)].elementsEqual(needle) })
+        plain[at] = UInt8(ascii: "w")
+        for (name, bytes) in [("plain.drr", plain), ("compressed.drr", try Zstd.compress(plain))] {
+            try Data(bytes).write(to: URL(fileURLWithPath: scratch.file(name)))
+            let reader = try RecordingReader(path: scratch.file(name))
+            var got: [Message] = []
+            let error = try #require(throws: FileError.self) {
+                while try reader.read({ entry in
+                    if case .message(let m) = entry {
+                        got.append(Message(
+                            tp: m.topicPartition, offset: m.offset, timestamp: m.timestamp, key: m.key.map(Array.init),
+                            value: Array(m.value), headers: m.headers()))
+                    }
+                }) {}
+            }
+            // The assignment is entry 1.
+            #expect(error.message == "\(scratch.file(name)): entry 21522 is damaged (checksum mismatch)")
+            let before = got == Array(messages.prefix(21_520))
+            #expect(before, "\(name): \(got.count) messages")
+            #expect(reader.entries == 21_521)
+        }
+    }
+
     @Test func damagedNewerOrForeignFilesAreRefusedByName() throws {
         let scratch = try ScratchDirectory()
         // Uncompressed recording bytes: flip one byte inside an entry.

@@ -6,6 +6,7 @@ import Musl
 import Darwin
 #endif
 import DriftCore
+import DriftKafka
 import DriftStats
 import Logging
 
@@ -271,6 +272,8 @@ extension Replay {
         var aggregator = PartitionedAggregator(spec: spec, schema: schema, profile: profile, decision: decision)
         aggregator.maxModels = schema.maxModels
         var pending = PartitionBatches(schema: schema)
+        var lastPartition = TopicPartition("", -1)
+        var lastSlot = -1
         var pacingStart: (wall: ContinuousClock.Instant, event: Int64)?
         let totalBytes = Self.totalBytes(inputs)
         var bytesBefore: Int64 = 0
@@ -285,7 +288,12 @@ extension Replay {
                         aggregator.register(pending.names[s])
                     }
                 case .message(let m):
-                    let s = pending.slot(m.topicPartition).slot
+                    // Messages come in runs of one partition.
+                    if m.topicPartition != lastPartition {
+                        lastPartition = m.topicPartition
+                        lastSlot = pending.slot(m.topicPartition).slot
+                    }
+                    let s = lastSlot
                     summary.linesRead += 1
                     // Decoded as `run` decodes them.
                     if let reason = pending.decode(m.value, position: m.offset, slot: s) {
