@@ -92,45 +92,6 @@ struct ReplayCommand: ParsableCommand {
     }
 }
 
-/// The compact per-window table of drifted features shown on a terminal.
-enum WindowTable {
-    static func render(_ w: ClosedWindow, features: [FeatureResult]) -> String {
-        var s = "\(TimestampFormat.rfc3339Milliseconds(w.start)) .. \(TimestampFormat.rfc3339Milliseconds(w.end))  model \(w.model): \(features.count)/\(w.results.count) features drifted"
-        for f in features {
-            switch f.metrics {
-            case .numeric(let m):
-                s += "\n  \(f.feature.padding(24))  psi \(fmt(m.psi))  ks \(fmt(m.ksStatistic)) p \(fmt(m.ksPValue))  mean \(fmt(m.mean)) (ref \(fmt(m.referenceMean)))"
-            case .categorical(let m):
-                s += "\n  \(f.feature.padding(24))  psi \(fmt(m.psi))  chi2 p \(fmt(m.chi2PValue))  new \(fmt(m.newCategoryRate))"
-            }
-        }
-        return s
-    }
-
-    static func fmt(_ x: Double?) -> String {
-        guard let x else { return "-" }
-        if x != 0 && (abs(x) < 1e-3 || abs(x) >= 1e6) {
-            let e = Int((Double(Int(log10(abs(x)).rounded(.down)))))
-            let m = x / pow10(e)
-            return "\(Double(Int(m * 100)) / 100)e\(e)"
-        }
-        return "\(Double(Int((x * 1000).rounded())) / 1000)"
-    }
-
-    static func pow10(_ e: Int) -> Double {
-        var r = 1.0
-        for _ in 0..<abs(e) { r *= 10 }
-        return e < 0 ? 1 / r : r
-    }
-
-    static func log10(_ x: Double) -> Double {
-        var e = 0.0, v = x
-        while v >= 10 { v /= 10; e += 1 }
-        while v < 1 { v *= 10; e -= 1 }
-        return e
-    }
-}
-
 extension String {
     func padding(_ width: Int) -> String {
         count >= width ? self : self + String(repeating: " ", count: width - count)
