@@ -56,6 +56,45 @@ import Testing
         #expect(drifted == Array(repeating: false, count: 10) + Array(repeating: true, count: 10))
     }
 
+    /// The stream reference is frozen at the event that moves the watermark past its end, so
+    /// out-of-order events around that moment go to the reference, the windows or the late
+    /// events the same way however the input is cut into files (and so into batches).
+    @Test func streamReferenceIsTheSameWhereverTheInputIsCut() throws {
+        let scratch = try ScratchDirectory()
+        // Event times jittered by up to ±40 s around their order, with 30 s of lateness.
+        var state: UInt64 = 7
+        var lines: [String] = []
+        for line in ndjson(minutes: 16, shiftAfter: 12, shift: 3).split(separator: "\n") {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let jitter = Int64(state >> 33) % 80_001 - 40_000
+            let ms = Int64(line.split(separator: ",")[0].dropFirst(7))!
+            lines.append(line.replacingOccurrences(of: "\(ms)", with: "\(ms + jitter)"))
+        }
+        let config = try DriftlineConfig(yaml: ReplayInputTests.yaml.replacingOccurrences(of: "lateness: 0s", with: "lateness: 30s"))
+        func replay(cuts: [Int]) throws -> (results: String, summary: ReplaySummary) {
+            var paths: [String] = []
+            var from = 0
+            for (k, to) in (cuts + [lines.count]).enumerated() {
+                let path = scratch.file("part-\(cuts.count)-\(k).ndjson")
+                try (lines[from..<to].joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+                paths.append(path)
+                from = to
+            }
+            var options = Replay.Options()
+            options.resultsPath = scratch.file("results-\(cuts.count)-\(cuts.first ?? 0).jsonl")
+            let summary = try Replay(config: config, profile: nil).run(inputs: paths, options: options)
+            return (try String(contentsOfFile: options.resultsPath!, encoding: .utf8), summary)
+        }
+        let whole = try replay(cuts: [])
+        #expect(whole.summary.referenceEvents > 5_000 && whole.summary.late > 0, "\(whole.summary.referenceEvents) reference events, \(whole.summary.late) late")
+        for cuts in [[6_300], [6_180, 6_181, 6_182, 6_250], Array(stride(from: 97, to: lines.count, by: 97))] {
+            let cut = try replay(cuts: cuts)
+            #expect(cut.results == whole.results, "cut at \(cuts.prefix(4))")
+            #expect(cut.summary.referenceEvents == whole.summary.referenceEvents)
+            #expect(cut.summary.late == whole.summary.late && cut.summary.accepted == whole.summary.accepted)
+        }
+    }
+
     @Test func csvInputWithQuotedFieldsAndMissingValues() throws {
         let scratch = try ScratchDirectory()
         var csv = "c,ts,x,unused\n"

@@ -185,11 +185,18 @@ public final class Replay {
                 return
             }
             var referenceRows: [Int] = []
+            // The reference is frozen at the event that moves the watermark past its end,
+            // wherever the batches are cut: the events after it go to the windows.
+            var frozenAt: Int?
             for i in 0..<b.count {
                 let t = b.timestamps[i]
                 if referenceEnd == nil { referenceEnd = t &+ config.reference.fromStreamMicroseconds! }
                 streamMax = max(streamMax, t)
                 if t < referenceEnd! { referenceRows.append(i) } else { held.appendRow(i, of: b) }
+                if streamMax &- spec.lateness >= referenceEnd! {
+                    frozenAt = i
+                    break
+                }
             }
             if referenceRows.count == b.count {
                 builder.add(b)
@@ -199,14 +206,14 @@ public final class Replay {
                 builder.add(part)
             }
             summary.referenceEvents += Int64(referenceRows.count)
-            // The reference is frozen once the watermark passes its end.
-            guard let end = referenceEnd, streamMax &- spec.lateness >= end else {
+            guard let frozenAt else {
                 referenceBuilder = builder
                 return
             }
             aggregator = WindowAggregator(spec: spec, schema: schema, profile: builder.build(), decision: decision)
-            let forWindows = held
+            var forWindows = held
             held.removeAll()
+            for i in (frozenAt + 1)..<b.count { forWindows.appendRow(i, of: b) }
             try feed(forWindows, source: source)
         }
 
