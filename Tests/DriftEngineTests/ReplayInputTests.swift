@@ -128,10 +128,15 @@ import Testing
         let replay = try Replay(config: try DriftlineConfig(yaml: ReplayInputTests.yaml), profile: nil)
         var options = Replay.Options()
         options.strict = true
+        options.deadLetterPath = scratch.file("dead.ndjson")
         #expect(throws: StrictModeStop.self) {
             _ = try replay.run(inputs: [input], options: options)
         }
+        // The stop still leaves the offending event in the dead letters.
+        let dead = try String(contentsOfFile: scratch.file("dead.ndjson"), encoding: .utf8)
+        #expect(dead.split(separator: "\n").count == 1 && dead.contains(#""position":1201,"reason":"not_a_number""#), "\(dead)")
         options.strict = false
+        options.deadLetterPath = nil
         let summary = try replay.run(inputs: [input], options: options)
         #expect(summary.rejectedByReason == [.notANumber: 1])
     }

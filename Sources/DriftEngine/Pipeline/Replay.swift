@@ -126,6 +126,9 @@ public final class Replay {
         let started = clock.now
         var summary = ReplaySummary()
         let (results, deadLetters) = try openOutputs(options)
+        // Stopped by an error (`--strict` included): what was written so far, the offending
+        // event's dead letter among it, still reaches the files.
+        defer { closeQuietly(results, deadLetters) }
         let schema = config.input
         var aggregator = profile.map { WindowAggregator(spec: spec, schema: schema, profile: $0, decision: decision) }
         // Stream reference (reference.from_stream): events before referenceEnd build it.
@@ -275,6 +278,9 @@ extension Replay {
         let started = clock.now
         var summary = ReplaySummary()
         let (results, deadLetters) = try openOutputs(options)
+        // Stopped by an error (`--strict` included): what was written so far, the offending
+        // event's dead letter among it, still reaches the files.
+        defer { closeQuietly(results, deadLetters) }
         let schema = config.input
         var aggregator = PartitionedAggregator(spec: spec, schema: schema, profile: profile, decision: decision)
         aggregator.maxModels = schema.maxModels
@@ -360,6 +366,12 @@ extension Replay {
         try options.alerts?.start(resumingFileAt: nil)
         options.metrics?.isReady = true
         return (results, deadLetters)
+    }
+
+    /// Flushes and closes the outputs, ignoring errors (after a normal close: nothing to do).
+    func closeQuietly(_ results: FileWriter?, _ deadLetters: DeadLetterWriter) {
+        try? results?.close()
+        try? deadLetters.close()
     }
 
     /// The sizes of the input files, for progress.
