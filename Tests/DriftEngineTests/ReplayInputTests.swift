@@ -165,15 +165,39 @@ import Testing
         try "".write(toFile: empty, atomically: true, encoding: .utf8)
         let binary = scratch.file("data.ndjson")
         try Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 37) }).write(to: URL(fileURLWithPath: binary))
+        let array = scratch.file("array.json")
+        try "[{\"ts\": 1700000000000, \"x\": 1}]\n[1, 2]\n".write(toFile: array, atomically: true, encoding: .utf8)
+        let good = scratch.file("good.ndjson")
+        try ndjson(minutes: 1, shiftAfter: 99, shift: 0).write(toFile: good, atomically: true, encoding: .utf8)
         let config = try DriftlineConfig(yaml: ReplayInputTests.yaml)
         let replay = try Replay(config: config, profile: nil)
         let s = try replay.run(inputs: [empty], options: Replay.Options())
         #expect(s.linesRead == 0 && s.accepted == 0)
-        // Binary garbage is not a CSV with the configured columns: a one-line error.
+        #expect(s.warnings == ["\(empty) is empty: no events"])
+        // Binary data and a JSON array are not events: every line is rejected with its reason
+        // and dead-lettered, and the files after them are read.
+        var options = Replay.Options()
+        options.deadLetterPath = scratch.file("dead.ndjson")
+        let mixed = try replay.run(inputs: [binary, array, good], options: options)
+        #expect(mixed.accepted == 600)
+        #expect(mixed.linesRead == mixed.accepted + mixed.rejected)
+        let dead = try String(contentsOfFile: scratch.file("dead.ndjson"), encoding: .utf8).split(separator: "\n")
+        #expect(Int64(dead.count) == mixed.rejected)
+        #expect(dead.filter { $0.contains(#""source":"\#(array)""#) }.count == 2)
+        #expect(dead.contains { $0.contains(#""source":"\#(binary)""#) })
+        #expect(mixed.rejectedByReason[.notAnObject] == 2 && mixed.rejectedByReason[.malformedJSON, default: 0] >= 1)
+    }
+
+    @Test func aCSVHeaderWithoutTheConfiguredColumnsIsAOneLineError() throws {
+        let scratch = try ScratchDirectory()
+        let csv = scratch.file("other.csv")
+        try "when,amount\n1700000000000,1\n".write(toFile: csv, atomically: true, encoding: .utf8)
+        let replay = try Replay(config: try DriftlineConfig(yaml: ReplayInputTests.yaml), profile: nil)
         #expect {
-            _ = try replay.run(inputs: [binary], options: Replay.Options())
+            _ = try replay.run(inputs: [csv], options: Replay.Options())
         } throws: { error in
-            String(describing: error).contains(binary)
+            let text = String(describing: error)
+            return text.contains(csv) && text.contains("ts") && !text.contains("\n")
         }
     }
 }

@@ -110,7 +110,10 @@ public final class EventReader {
                 try count(Rejection(position: number, reason: .emptyLine, raw: bytes), reject)
                 return
             }
-            if first == UInt8(ascii: "{") {
+            // CSV only when the line reads as a header: text, not JSON. Anything else (a JSON
+            // array, gzip or other binary data) is read as NDJSON, so each of its lines is
+            // rejected with its reason and the replay goes on.
+            if first == UInt8(ascii: "{") || first == UInt8(ascii: "[") || !Self.isText(bytes) {
                 format = .ndjson
                 lines.decodeTails()
             } else {
@@ -135,6 +138,11 @@ public final class EventReader {
         } else {
             accepted += 1
         }
+    }
+
+    /// Valid UTF-8 without control characters other than tab.
+    static func isText(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        bytes.allSatisfy { $0 >= 0x20 || $0 == 0x09 } && String(validating: bytes, as: UTF8.self) != nil
     }
 
     func count(_ r: Rejection, _ reject: (Rejection) throws -> Void) throws {

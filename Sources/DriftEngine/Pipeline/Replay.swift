@@ -239,6 +239,11 @@ public final class Replay {
                 try route(batch, source: path)
                 options.progress?(bytesBefore + reader.lines.source.fileBytesRead, totalBytes, summary.accepted + reader.accepted)
             }
+            if reader.linesRead == 0 {
+                let warning = "\(path) is empty: no events"
+                options.logger.warning("\(warning)")
+                summary.warnings.append(warning)
+            }
             summary.linesRead += reader.linesRead
             summary.headerLines += reader.headerLines
             summary.accepted += reader.accepted
