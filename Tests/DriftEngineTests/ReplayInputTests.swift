@@ -188,6 +188,23 @@ import Testing
         #expect(mixed.rejectedByReason[.notAnObject] == 2 && mixed.rejectedByReason[.malformedJSON, default: 0] >= 1)
     }
 
+    /// A training export whose column is named differently from the config: the profile is
+    /// built, and says which feature no input had a value for.
+    @Test func profileWarnsOfFeaturesNoInputHas() throws {
+        let scratch = try ScratchDirectory()
+        let csv = scratch.file("train.csv")
+        var text = "ts,x,country\n"
+        for k in 0..<100 { text += "\(1_700_000_000_000 + k),\(Double(k) / 10),c\(k % 3)\n" }
+        try text.write(toFile: csv, atomically: true, encoding: .utf8)
+        let config = try DriftlineConfig(yaml: ReplayInputTests.yaml.replacingOccurrences(of: "from_stream: 10m", with: "profile: p.drp"))
+        let summary = try ProfileBuild.run(config: config, inputs: [csv], output: scratch.file("p.drp"))
+        #expect(summary.accepted == 100)
+        #expect(summary.warnings == ["c: no input has a value for it (is the path or CSV column name right?)"])
+        #expect(summary.render(output: "p.drp").hasSuffix("\nwarning: c: no input has a value for it (is the path or CSV column name right?)"))
+        try text.replacingOccurrences(of: "country", with: "c").write(toFile: csv, atomically: true, encoding: .utf8)
+        #expect(try ProfileBuild.run(config: config, inputs: [csv], output: scratch.file("p.drp")).warnings.isEmpty)
+    }
+
     @Test func aCSVHeaderWithoutTheConfiguredColumnsIsAOneLineError() throws {
         let scratch = try ScratchDirectory()
         let csv = scratch.file("other.csv")

@@ -8,6 +8,9 @@ public enum ProfileBuild {
         public var rejectedByReason: [RejectReason: Int64] = [:]
         public var models = 0
         public var bytes = 0
+        /// Configured features that no input had a value for (a path or CSV column name that
+        /// does not match the data, most likely).
+        public var warnings: [String] = []
 
         public var rejected: Int64 { rejectedByReason.values.reduce(0, +) }
 
@@ -17,6 +20,7 @@ public enum ProfileBuild {
             for (reason, n) in rejectedByReason.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
                 s += "\n  rejected \(reason.rawValue): \(n)"
             }
+            for w in warnings { s += "\nwarning: \(w)" }
             return s
         }
     }
@@ -56,6 +60,12 @@ public enum ProfileBuild {
         let writer = try FileWriter(path: output, atomic: true)
         try writer.write(bytes)
         try writer.close()
+        for (f, path) in schema.numeric.enumerated() where profile.pooled.numeric[f].count == 0 {
+            summary.warnings.append("\(path): no input has a value for it (is the path or CSV column name right?)")
+        }
+        for (f, path) in schema.categorical.enumerated() where profile.pooled.categorical[f].counts.total == 0 {
+            summary.warnings.append("\(path): no input has a value for it (is the path or CSV column name right?)")
+        }
         summary.models = profile.models.count
         summary.bytes = bytes.count
         return summary
