@@ -56,6 +56,31 @@ import Testing
         #expect(drifted == Array(repeating: false, count: 10) + Array(repeating: true, count: 10))
     }
 
+    /// Events from a broken clock (more than `max_future_skew` ahead) are rejected before the
+    /// stream reference sees them: they neither start its period nor end it early.
+    @Test func futureEventsDoNotMoveTheStreamReference() throws {
+        let scratch = try ScratchDirectory()
+        let input = scratch.file("in.ndjson")
+        var lines = ndjson(minutes: 30, shiftAfter: 20, shift: 3).split(separator: "\n").map(String.init)
+        let future = Int64(Date().timeIntervalSince1970 * 1000) + 10 * 86_400_000
+        lines.insert(#"{"ts": \#(future), "x": 0.5, "c": "a"}"#, at: 3_000)
+        lines.insert(#"{"ts": \#(future), "x": 0.5, "c": "a"}"#, at: 0)
+        try (lines.joined(separator: "\n") + "\n").write(toFile: input, atomically: true, encoding: .utf8)
+        var options = Replay.Options()
+        options.resultsPath = scratch.file("results.jsonl")
+        options.deadLetterPath = scratch.file("dead.ndjson")
+        let summary = try Replay(config: try DriftlineConfig(yaml: ReplayInputTests.yaml), profile: nil).run(inputs: [input], options: options)
+        #expect(summary.rejectedByReason == [.futureTimestamp: 2] && summary.accepted == 18_000)
+        #expect(summary.referenceEvents == 6_000)
+        let dead = try String(contentsOfFile: scratch.file("dead.ndjson"), encoding: .utf8).split(separator: "\n")
+        #expect(dead.count == 2 && dead.allSatisfy { $0.contains(#""reason":"future_timestamp""#) })
+        let datasets = try String(contentsOfFile: options.resultsPath!, encoding: .utf8).split(separator: "\n").compactMap {
+            let record = try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+            return record["kind"] as? String == "dataset" ? record["drift"] as! Bool : nil
+        }
+        #expect(datasets == Array(repeating: false, count: 10) + Array(repeating: true, count: 10))
+    }
+
     /// The stream reference is frozen at the event that moves the watermark past its end, so
     /// out-of-order events around that moment go to the reference, the windows or the late
     /// events the same way however the input is cut into files (and so into batches).

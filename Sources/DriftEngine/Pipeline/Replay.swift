@@ -191,8 +191,21 @@ public final class Replay {
             // The reference is frozen at the event that moves the watermark past its end,
             // wherever the batches are cut: the events after it go to the windows.
             var frozenAt: Int?
+            // Rejected as the windows reject them: one broken clock must neither start the
+            // reference period nor end it early.
+            let skewLimit = config.window.maxFutureSkewMicroseconds.map { wallClockMicroseconds() &+ $0 } ?? .max
+            let newest = min(skewLimit, spec.latestEventTime)
             for i in 0..<b.count {
                 let t = b.timestamps[i]
+                if t > newest {
+                    futureRejected += 1
+                    summary.rejectedByReason[.futureTimestamp, default: 0] += 1
+                    try deadLetters.write(
+                        source: source, position: b.positions[i], reason: .futureTimestamp,
+                        raw: UnsafeRawBufferPointer(start: nil, count: 0), eventTime: t)
+                    if options.strict { throw StrictModeStop(source: source, position: b.positions[i], reason: .futureTimestamp) }
+                    continue
+                }
                 if referenceEnd == nil { referenceEnd = t &+ config.reference.fromStreamMicroseconds! }
                 streamMax = max(streamMax, t)
                 if t < referenceEnd! { referenceRows.append(i) } else { held.appendRow(i, of: b) }
