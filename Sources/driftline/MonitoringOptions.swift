@@ -30,14 +30,21 @@ struct MonitoringOptions: ParsableArguments {
         var snapshots: SnapshotOutputs?
     }
 
-    /// The config's alerting (stdout sinks print to standard output, webhook drops and rules
-    /// that cannot see their metric go to `logger`), the snapshot outputs, and, when asked,
-    /// the metrics and their server.
+    /// The config's alerting (stdout sinks print to standard output, or to standard error
+    /// when the results go to standard output, so those stay JSON lines; webhook drops and
+    /// rules that cannot see their metric go to `logger`), the snapshot outputs, and, when
+    /// asked, the metrics and their server.
     ///
-    /// - Parameter brokers: Where `--snapshots-topic` is produced.
-    func start(_ config: DriftlineConfig, profile: ReferenceProfile?, brokers: String, logger: Logger) throws -> Monitor {
+    /// - Parameters:
+    ///   - brokers: Where `--snapshots-topic` is produced.
+    ///   - results: The `--results` path (`-`: standard output).
+    func start(
+        _ config: DriftlineConfig, profile: ReferenceProfile?, brokers: String, results: String?, logger: Logger
+    ) throws -> Monitor {
         var monitor = Monitor()
-        monitor.alerts = try config.makeAlerting(print: { Swift.print($0) }, logger: logger)
+        let resultsOnStdout = results == "-"
+        monitor.alerts = try config.makeAlerting(
+            print: { resultsOnStdout ? Terminal.print($0) : Swift.print($0) }, logger: logger)
         monitor.snapshots = try SnapshotOutputs.open(
             directory: snapshots, topic: snapshotsTopic, bootstrapServers: brokers, config: config, profile: profile)
         if let metricsListen {

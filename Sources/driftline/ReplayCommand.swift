@@ -69,7 +69,7 @@ struct ReplayCommand: ParsableCommand {
             options.speed = try parsedSpeed()
             options.strict = strict
             options.logger = logger
-            let monitor = try monitoring.start(cfg, profile: profile, brokers: brokers ?? cfg.kafka.brokers, logger: logger)
+            let monitor = try monitoring.start(cfg, profile: profile, brokers: brokers ?? cfg.kafka.brokers, results: results, logger: logger)
             defer { monitor.server?.stop() }
             (options.alerts, options.metrics) = (monitor.alerts, monitor.metrics)
             let interactive = Terminal.stderrIsTerminal

@@ -78,7 +78,7 @@ struct RunCommand: ParsableCommand {
             options.maxMessages = maxMessages
             options.role = role
             options.logger = logger
-            let monitor = try monitoring.start(cfg, profile: profile, brokers: cfg.kafka.brokers, logger: logger)
+            let monitor = try monitoring.start(cfg, profile: profile, brokers: cfg.kafka.brokers, results: results, logger: logger)
             defer { monitor.server?.stop() }
             (options.alerts, options.metrics) = (monitor.alerts, monitor.metrics)
             // Alerts fire once, from the process that sees whole windows.

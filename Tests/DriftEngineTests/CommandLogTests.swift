@@ -49,3 +49,38 @@ import Testing
         #expect(lines.first { $0.hasPrefix("lines 2100: accepted 2100, rejected 0") } != nil)
     }
 }
+
+/// Standard output and exit codes of `replay`, through the `driftline` executable.
+@Suite struct CommandOutputTests {
+    /// `--results -` keeps standard output JSON lines even with the example config's stdout
+    /// alert sink: its human lines go to standard error then.
+    @Test func resultsOnStandardOutputStayJSONLines() throws {
+        let replay = try DriftlineBinary.run([
+            "replay", "--config", Fixture.path("fraud.yaml"), "--input", Fixture.path("traffic/stream.ndjson.zst"),
+            "--results", "-",
+        ])
+        #expect(replay.status == 0)
+        let lines = replay.stdout.split(separator: "\n")
+        #expect(lines.count == 338)
+        #expect(lines.allSatisfy { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) is [String: Any] })
+        #expect(replay.stderr.contains("FIRING"))
+    }
+
+    /// `--strict`: exit code 2, one line naming the event, and the event in the dead letters.
+    @Test func strictStopsWithExitCodeTwo() throws {
+        let scratch = try ScratchDirectory()
+        let input = scratch.file("in.ndjson")
+        try "{\"ts\": 1700000000000, \"x\": 1}\n{\"ts\": 1700000001000, \"x\": \"NaN\"}\n{\"ts\": 1700000002000, \"x\": 2}\n"
+            .write(toFile: input, atomically: true, encoding: .utf8)
+        let config = scratch.file("c.yaml")
+        try "input:\n  timestamp: ts\n  numeric: [x]\nreference:\n  from_stream: 1h\nwindow:\n  size: 1m\n  slide: 1m\n  lateness: 0s\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let replay = try DriftlineBinary.run([
+            "replay", "--config", config, "--input", input, "--strict", "--dead-letter", scratch.file("dead.ndjson"),
+        ])
+        #expect(replay.status == 2)
+        #expect(replay.stderr.split(separator: "\n").count == 1 && replay.stderr.contains("\(input)"), "\(replay.stderr)")
+        let dead = try String(contentsOfFile: scratch.file("dead.ndjson"), encoding: .utf8)
+        #expect(dead.split(separator: "\n").count == 1 && dead.contains(#""position":2,"reason":"not_a_number""#), "\(dead)")
+    }
+}
