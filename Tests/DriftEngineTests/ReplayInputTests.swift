@@ -230,6 +230,34 @@ import Testing
         #expect(try ProfileBuild.run(config: config, inputs: [csv], output: scratch.file("p.drp")).warnings.isEmpty)
     }
 
+    /// `input.max_event_bytes` and `input.max_depth` set the decoder's limits for replay (and
+    /// so for `profile`, `run` and recordings, which take them from the same config).
+    @Test func eventLimitsComeFromTheConfig() throws {
+        let scratch = try ScratchDirectory()
+        let input = scratch.file("in.ndjson")
+        let lines = [
+            #"{"ts": 1700000000000, "x": 1, "c": "a"}"#,
+            #"{"ts": 1700000001000, "x": 2, "c": "a", "pad": "\#(String(repeating: "p", count: 80))"}"#,
+            #"{"ts": 1700000002000, "x": 3, "c": "a", "deep": {"a": {"b": [1]}}}"#,
+            #"{"ts": 1700000003000, "x": 4, "c": "a", "deep": {"a": [1]}}"#,
+        ]
+        try (lines.joined(separator: "\n") + "\n").write(toFile: input, atomically: true, encoding: .utf8)
+        let yaml = ReplayInputTests.yaml.replacingOccurrences(of: "  categorical: [c]\n", with: "  categorical: [c]\n  max_event_bytes: 100\n  max_depth: 3\n")
+        let config = try DriftlineConfig(yaml: yaml)
+        #expect(config.limits == DecoderLimits(maxDepth: 3, maxEventBytes: 100))
+        let summary = try Replay(config: config, profile: nil).run(inputs: [input], options: Replay.Options())
+        #expect(summary.accepted == 2 && summary.rejectedByReason == [.lineTooLong: 1, .nestingTooDeep: 1])
+        let defaults = try Replay(config: try DriftlineConfig(yaml: ReplayInputTests.yaml), profile: nil)
+        #expect(try defaults.run(inputs: [input], options: Replay.Options()).accepted == 4)
+        for (key, value) in [("max_event_bytes", "10"), ("max_depth", "1"), ("max_event_bytes", "big")] {
+            #expect {
+                _ = try DriftlineConfig(yaml: ReplayInputTests.yaml.replacingOccurrences(of: "  categorical: [c]\n", with: "  categorical: [c]\n  \(key): \(value)\n"))
+            } throws: { error in
+                String(describing: error).contains("input.\(key)")
+            }
+        }
+    }
+
     @Test func aCSVHeaderWithoutTheConfiguredColumnsIsAOneLineError() throws {
         let scratch = try ScratchDirectory()
         let csv = scratch.file("other.csv")

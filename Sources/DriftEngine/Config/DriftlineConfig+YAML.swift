@@ -28,7 +28,7 @@ extension DriftlineConfig {
 
         let input = try top.map("input")
         guard let input else { throw ConfigError("config: `input` is required (timestamp and features)") }
-        try input.allowOnly(["timestamp", "model", "numeric", "categorical", "max_models"])
+        try input.allowOnly(["timestamp", "model", "numeric", "categorical", "max_models", "max_event_bytes", "max_depth"])
         guard let timestamp = try input.string("timestamp") else {
             throw ConfigError("config: `input.timestamp` is required")
         }
@@ -51,6 +51,8 @@ extension DriftlineConfig {
             }
         }
         self.init(input: schema)
+        limits.maxEventBytes = try input.int("max_event_bytes", in: 64...(1 << 28)) ?? limits.maxEventBytes
+        limits.maxDepth = try input.int("max_depth", in: 2...10_000) ?? limits.maxDepth
 
         if let r = try top.map("reference") {
             try r.allowOnly(["profile", "from_stream", "psi_bins", "ks_bins", "top_k"])

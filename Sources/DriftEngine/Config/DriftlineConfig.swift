@@ -6,6 +6,9 @@ import DriftCore
 /// config must not silently switch a rule off.
 public struct DriftlineConfig: Sendable {
     public var input: EventSchema
+    /// `input.max_event_bytes` and `input.max_depth`: longer or deeper events are rejected
+    /// (`line_too_long`, `nesting_too_deep`).
+    public var limits = DecoderLimits()
     public var reference = ReferenceSettings()
     public var window = WindowSettings()
     public var drift = DriftSettings()

@@ -219,7 +219,7 @@ final class LiveSession {
         let config = run.config
         store = try CheckpointStore(directory: config.resolve(config.checkpoint.directory))
         fingerprint = run.profile.fingerprint
-        pending = PartitionBatches(schema: config.input)
+        pending = PartitionBatches(schema: config.input, limits: config.limits)
         aggregator = PartitionedAggregator(spec: run.spec, schema: config.input, profile: run.profile, decision: run.decision)
         aggregator.maxModels = config.input.maxModels
         for path in store.removeUnfinishedFiles() {

@@ -21,9 +21,9 @@ struct PartitionBatches {
     /// The partition whose rows are staged, or -1.
     var stagedSlot = -1
 
-    init(schema: EventSchema) {
+    init(schema: EventSchema, limits: DecoderLimits) {
         self.schema = schema
-        stager = StagedEventDecoder(JSONEventDecoder(schema: schema, limits: DecoderLimits()))
+        stager = StagedEventDecoder(JSONEventDecoder(schema: schema, limits: limits))
     }
 
     /// Decodes one message into the batch of partition `slot`.

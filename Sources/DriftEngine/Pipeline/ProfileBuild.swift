@@ -36,7 +36,7 @@ public enum ProfileBuild {
         var batch = EventBatch(numericCount: schema.numeric.count, categoricalCount: schema.categorical.count)
         let deadLetters = try DeadLetterWriter(path: deadLetterPath)
         for path in inputs {
-            let reader = try EventReader(path: path, schema: schema)
+            let reader = try EventReader(path: path, schema: schema, limits: config.limits)
             var more = true
             while more {
                 batch.removeAll()

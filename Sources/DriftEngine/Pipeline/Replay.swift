@@ -234,7 +234,7 @@ public final class Replay {
         }
 
         for path in inputs {
-            let reader = try EventReader(path: path, schema: schema, limits: DecoderLimits())
+            let reader = try EventReader(path: path, schema: schema, limits: config.limits)
             var more = true
             while more {
                 batch.removeAll()
@@ -302,7 +302,7 @@ extension Replay {
         let schema = config.input
         var aggregator = PartitionedAggregator(spec: spec, schema: schema, profile: profile, decision: decision)
         aggregator.maxModels = schema.maxModels
-        var pending = PartitionBatches(schema: schema)
+        var pending = PartitionBatches(schema: schema, limits: config.limits)
         var lastPartition = TopicPartition("", -1)
         var lastSlot = -1
         var pacingStart: (wall: ContinuousClock.Instant, event: Int64)?

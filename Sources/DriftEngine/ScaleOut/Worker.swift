@@ -68,7 +68,7 @@ final class WorkerSession {
         lastAnyMessage = started
         let config = run.config
         fingerprint = run.profile.fingerprint
-        pending = PartitionBatches(schema: config.input)
+        pending = PartitionBatches(schema: config.input, limits: config.limits)
         aggregator = PartitionedAggregator(spec: run.spec, schema: config.input, profile: run.profile, decision: run.decision)
         aggregator.maxModels = config.input.maxModels
         // Dead letters of a worker are its own file; after a crash the next owner writes the
