@@ -129,6 +129,8 @@ import Testing
             csv += "\(c),\(1_700_000_000_000 + Int64(s) * 1000),\(x),zzz\n"
         }
         csv += "a,1700000600000,not-a-number,z\n"
+        csv += "a,1700000600000,1 2,z\n"
+        csv += "a,1700000600000,1e999,z\n"
         csv += "a,1700000600000,1\n"
         let path = scratch.file("ref.csv")
         try csv.write(toFile: path, atomically: true, encoding: .utf8)
@@ -137,8 +139,9 @@ import Testing
         let dead = scratch.file("dead.ndjson")
         let summary = try ProfileBuild.run(config: config, inputs: [path], output: scratch.file("p.drp"), deadLetterPath: dead)
         #expect(summary.accepted == 600)
-        #expect(summary.rejectedByReason == [.notANumber: 1, .wrongFieldCount: 1])
-        #expect(summary.linesRead == 603)  // header + 600 rows + 2 bad rows
+        #expect(summary.rejectedByReason == [.notANumber: 2, .numberOutOfRange: 1, .wrongFieldCount: 1])
+        #expect(summary.linesRead == 605 && summary.headerLines == 1)  // header + 600 rows + 4 bad rows
+        #expect(summary.render(output: "p.drp").contains("\nlines 605: accepted 600, rejected 4, csv header 1\n"))
         let profile = try #require(try config.loadProfile())
         let reference = profile.reference(forModel: "default")
         #expect(reference.numeric[0].missing == 55)  // every 11th of 600 rows

@@ -99,9 +99,7 @@ struct CSVEventDecoder {
                 values.append(.nan)
                 continue
             }
-            guard let x = CSVEventDecoder.number(field(c)) else {
-                return CSVEventDecoder.looksNumeric(field(c)) ? .numberOutOfRange : .notANumber
-            }
+            guard let x = CSVEventDecoder.number(field(c)) else { return CSVEventDecoder.rejection(field(c)) }
             values.append(x)
         }
         batch.timestamps.append(t)
@@ -127,6 +125,15 @@ struct CSVEventDecoder {
             x.isFinite
         else { return nil }
         return x
+    }
+
+    /// Why a field that is not a finite number is rejected: `number_out_of_range` for a
+    /// number too large for a double (`1e999`), `not_a_number` for anything else (`1 2`).
+    static func rejection(_ bytes: ArraySlice<UInt8>) -> RejectReason {
+        guard looksNumeric(bytes), let x = Double(String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: " ")) else {
+            return .notANumber
+        }
+        return x.isFinite ? .notANumber : .numberOutOfRange
     }
 
     /// Digits, sign, point and exponent only (rejects "nan", "inf", hex floats).

@@ -4,6 +4,8 @@ import DriftCore
 public enum ProfileBuild {
     public struct Summary: Sendable {
         public var linesRead: Int64 = 0
+        /// CSV header rows (neither accepted nor rejected).
+        public var headerLines: Int64 = 0
         public var accepted: Int64 = 0
         public var rejectedByReason: [RejectReason: Int64] = [:]
         public var models = 0
@@ -17,6 +19,7 @@ public enum ProfileBuild {
         public func render(output: String) -> String {
             var s = "profile \(output): \(accepted) events, \(models) model\(models == 1 ? "" : "s"), \(bytes) bytes"
             s += "\nlines \(linesRead): accepted \(accepted), rejected \(rejected)"
+            if headerLines > 0 { s += ", csv header \(headerLines)" }
             for (reason, n) in rejectedByReason.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
                 s += "\n  rejected \(reason.rawValue): \(n)"
             }
@@ -48,6 +51,7 @@ public enum ProfileBuild {
                 progress?(reader.lines.source.fileBytesRead, reader.lines.source.fileSize, summary.accepted + reader.accepted)
             }
             summary.linesRead += reader.linesRead
+            summary.headerLines += reader.headerLines
             summary.accepted += reader.accepted
             for (k, v) in reader.rejectedByReason { summary.rejectedByReason[k, default: 0] += v }
         }
