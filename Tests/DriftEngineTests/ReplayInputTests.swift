@@ -261,6 +261,27 @@ import Testing
         }
     }
 
+    /// `--speed 100x`: a minute of event time takes at least 0.6 s, and gives the results of
+    /// an unpaced replay.
+    @Test func speedPacesEventTime() throws {
+        let scratch = try ScratchDirectory()
+        let input = scratch.file("in.ndjson")
+        try ndjson(minutes: 12, shiftAfter: 99, shift: 0).write(toFile: input, atomically: true, encoding: .utf8)
+        let replay = try Replay(config: try DriftlineConfig(yaml: ReplayInputTests.yaml), profile: nil)
+        var options = Replay.Options()
+        options.resultsPath = scratch.file("max.jsonl")
+        _ = try replay.run(inputs: [input], options: options)
+        options.resultsPath = scratch.file("paced.jsonl")
+        options.speed = 600
+        let clock = ContinuousClock()
+        let started = clock.now
+        let summary = try replay.run(inputs: [input], options: options)
+        // 12 minutes less the last event's 0.1 s, at 600×.
+        #expect(clock.now - started >= .milliseconds(1_190))
+        #expect(summary.accepted == 7_200)
+        #expect(try String(contentsOfFile: scratch.file("paced.jsonl"), encoding: .utf8) == String(contentsOfFile: scratch.file("max.jsonl"), encoding: .utf8))
+    }
+
     @Test func aCSVHeaderWithoutTheConfiguredColumnsIsAOneLineError() throws {
         let scratch = try ScratchDirectory()
         let csv = scratch.file("other.csv")
