@@ -29,8 +29,9 @@ import Testing
         var linesRead: Int64 = 0
         var headerLines: Int64 = 0
         var format: EventReader.Format?
-        /// Chunk tails decoded on the reading thread (not compared).
+        /// Chunk tails decoded on the reading thread and the longest in bytes (not compared).
         var tails = 0
+        var longestTail = 0
 
         init() {}
 
@@ -132,6 +133,7 @@ import Testing
         outcome.headerLines = reader.headerLines
         outcome.format = reader.format
         outcome.tails = reader.decodedTails
+        outcome.longestTail = reader.longestDecodedTail
         return outcome
     }
 
@@ -279,6 +281,7 @@ import Testing
             text, compressed: true, chunkBytes: 1 << 20, compressedReadBytes: 1 << 17, tailMinimumBytes: 1 << 16,
             file: file, segmentsAllowed: true)
         got.tails = 0
+        got.longestTail = 0
         #expect(got == expected)
         // Frames of 178 KiB with their sizes recorded (window = content): each is a full
         // block and a 50 KiB last block, and the fifth starts 134 KiB before the end of
@@ -294,6 +297,7 @@ import Testing
             text, compressed: true, chunkBytes: 1 << 20, compressedReadBytes: 1 << 17, tailMinimumBytes: 1 << 16,
             file: small, segmentsAllowed: true)
         fromSmall.tails = 0
+        fromSmall.longestTail = 0
         #expect(fromSmall == expected)
         // A first frame with a small window (178 KiB, its recorded size) sets 1 MiB chunks;
         // the next frame's 2 MiB window does not fit them, so decoding switches to
@@ -304,6 +308,7 @@ import Testing
             file: try Zstd.compress(Array(text[..<head])) + frame(text[head...]), segmentsAllowed: true,
             endsDecodingIntoChunks: false)
         mixed.tails = 0
+        mixed.longestTail = 0
         #expect(mixed == expected)
         #expect {
             _ = try read(
@@ -337,12 +342,15 @@ import Testing
                 text, compressed: compressed, chunkBytes: 8_192, compressedReadBytes: 1_000, tailMinimumBytes: 1,
                 limits: limits)
             #expect(got.tails >= 5)
+            // Tails are not capped at a line's length: a quarter of 8 KiB is twice the limit.
+            #expect(got.longestTail > 1_024, "longest tail \(got.longestTail) bytes")
             #expect(got.rejected.count == 1)
             if let r = got.rejected.first {
                 #expect(r.reason == .lineTooLong && r.raw.count <= 1_024 && expected.rejected[0].raw.starts(with: r.raw))
                 got.rejected = expected.rejected
             }
             got.tails = 0
+            got.longestTail = 0
             #expect(got == expected, "compressed \(compressed)")
         }
     }
@@ -375,6 +383,7 @@ import Testing
                         #expect(got.tails >= 20, "\(got.tails) tails")
                     }
                     got.tails = 0
+                    got.longestTail = 0
                     #expect(got == expected, "compressed \(compressed), tails from \(tailMinimumBytes)")
                 }
             }

@@ -123,6 +123,49 @@ import Testing
         }
     }
 
+    /// A damaged length field is a damaged entry, not a recording cut short: it stops the
+    /// read naming the entry instead of buffering the rest of the file.
+    @Test func aDamagedLengthIsADamagedEntry() throws {
+        let scratch = try ScratchDirectory()
+        try write(sample(3_000), to: scratch.file("r.drr"))
+        var plain = try Zstd.decompress(try [UInt8](Data(contentsOf: URL(fileURLWithPath: scratch.file("r.drr")))))
+        // Entry 1 is the assignment, so message 1 200 is entry 1 202: make its length huge.
+        func length(at i: Int) -> Int { (1...4).reduce(0) { $0 | Int(plain[i + $1]) << (8 * ($1 - 1)) } }
+        var at = 16  // the header
+        for _ in 0..<1_201 { at += 9 + length(at: at) }
+        plain[at + 4] = 0x7F
+        let damagedLength = length(at: at)
+        try Data(plain).write(to: URL(fileURLWithPath: scratch.file("damaged.drr")))
+        let reader = try RecordingReader(path: scratch.file("damaged.drr"))
+        var count = 0
+        let error = try #require(throws: FileError.self) {
+            while try reader.read({ if case .message = $0 { count += 1 } }) {}
+        }
+        #expect(error.message == "\(scratch.file("damaged.drr")): entry 1202 is damaged (a length of \(damagedLength) bytes)")
+        #expect(count == 1_200 && !reader.truncated)
+    }
+
+    /// Readers dropped after their first entry end their reading threads and close their
+    /// files.
+    @Test func readersStoppedEarlyReleaseTheirFiles() throws {
+        let scratch = try ScratchDirectory()
+        try write(sample(30_000), to: scratch.file("r.drr"))
+        func openFiles() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0 }
+        let before = openFiles()
+        for _ in 0..<50 {
+            let reader = try RecordingReader(path: scratch.file("r.drr"))
+            struct Enough: Error {}
+            #expect(throws: Enough.self) { _ = try reader.read { _ in throw Enough() } }
+        }
+        // The threads close their files as they end, right after the readers go.
+        var after = openFiles()
+        for _ in 0..<200 where after > before {
+            usleep(10_000)
+            after = openFiles()
+        }
+        #expect(after <= before, "\(before) open files before, \(after) after")
+    }
+
     @Test func damagedNewerOrForeignFilesAreRefusedByName() throws {
         let scratch = try ScratchDirectory()
         // Uncompressed recording bytes: flip one byte inside an entry.

@@ -27,8 +27,9 @@ public final class EventReader {
     public private(set) var headerLines: Int64 = 0
     let decoder: JSONEventDecoder
     var csv: CSVEventDecoder?
-    /// Chunk tails that came decoded from the reading thread.
+    /// Chunk tails that came decoded from the reading thread, and the longest one in bytes.
     var decodedTails = 0
+    var longestDecodedTail = 0
 
     public convenience init(path: String, schema: EventSchema, limits: DecoderLimits = .init()) throws {
         try self.init(source: ByteSource(path: path), schema: schema, limits: limits)
@@ -44,6 +45,16 @@ public final class EventReader {
     }
 
     public var path: String { lines.source.path }
+
+    /// Once the file is read: a warning when it gave no event (empty, or every line
+    /// rejected: perhaps not NDJSON or CSV at all), else nil.
+    public var unusedWarning: String? {
+        if linesRead == 0 { return "\(path) is empty: no events" }
+        if accepted == 0 && rejected > 0 {
+            return "\(path): none of its \(linesRead) lines is an event (is it NDJSON or CSV with the configured columns?)"
+        }
+        return nil
+    }
     public var linesRead: Int64 { lines.linesRead }
 
     /// Decodes the next chunk of input, appending events to `batch`.
@@ -66,6 +77,7 @@ public final class EventReader {
             batch.append(tail.batch, positionOffset: firstLine)
             accepted += Int64(tail.batch.count)
             decodedTails += 1
+            longestDecodedTail = max(longestDecodedTail, tail.range.count)
         }
     }
 
@@ -110,9 +122,9 @@ public final class EventReader {
                 try count(Rejection(position: number, reason: .emptyLine, raw: bytes), reject)
                 return
             }
-            // CSV only when the line reads as a header: text, not JSON. Anything else (a JSON
-            // array, gzip or other binary data) is read as NDJSON, so each of its lines is
-            // rejected with its reason and the replay goes on.
+            // CSV only when the line reads as a header: text (in any 8-bit encoding), not JSON.
+            // A JSON array, gzip or other binary data is read as NDJSON, so each of its lines
+            // is rejected with its reason and the replay goes on.
             if first == UInt8(ascii: "{") || first == UInt8(ascii: "[") || !Self.isText(bytes) {
                 format = .ndjson
                 lines.decodeTails()
@@ -140,9 +152,10 @@ public final class EventReader {
         }
     }
 
-    /// Valid UTF-8 without control characters other than tab.
+    /// No control characters other than tab (binary data has them; text in UTF-8 or a
+    /// legacy 8-bit encoding does not).
     static func isText(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        bytes.allSatisfy { $0 >= 0x20 || $0 == 0x09 } && String(validating: bytes, as: UTF8.self) != nil
+        bytes.allSatisfy { ($0 >= 0x20 && $0 != 0x7F) || $0 == 0x09 }
     }
 
     func count(_ r: Rejection, _ reject: (Rejection) throws -> Void) throws {

@@ -10,8 +10,8 @@ public enum ProfileBuild {
         public var rejectedByReason: [RejectReason: Int64] = [:]
         public var models = 0
         public var bytes = 0
-        /// Configured features that no input had a value for (a path or CSV column name that
-        /// does not match the data, most likely).
+        /// Inputs that gave no event, and configured features that no input had a value for
+        /// (a path or CSV column name that does not match the data, most likely).
         public var warnings: [String] = []
 
         public var rejected: Int64 { rejectedByReason.values.reduce(0, +) }
@@ -38,6 +38,8 @@ public enum ProfileBuild {
         var builder = ReferenceBuilder(schema: schema, binning: config.binning)
         var batch = EventBatch(numericCount: schema.numeric.count, categoricalCount: schema.categorical.count)
         let deadLetters = try DeadLetterWriter(path: deadLetterPath)
+        // Stopped by an error (`--strict` included): the dead letters so far still reach the file.
+        defer { try? deadLetters.close() }
         for path in inputs {
             let reader = try EventReader(path: path, schema: schema, limits: config.limits)
             var more = true
@@ -50,6 +52,7 @@ public enum ProfileBuild {
                 builder.add(batch)
                 progress?(reader.lines.source.fileBytesRead, reader.lines.source.fileSize, summary.accepted + reader.accepted)
             }
+            if let warning = reader.unusedWarning { summary.warnings.append(warning) }
             summary.linesRead += reader.linesRead
             summary.headerLines += reader.headerLines
             summary.accepted += reader.accepted

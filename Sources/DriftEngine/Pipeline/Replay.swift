@@ -137,7 +137,7 @@ public final class Replay {
         var held = EventBatch(numericCount: schema.numeric.count, categoricalCount: schema.categorical.count)
         var streamMax: EpochMicroseconds = .min
         var batch = EventBatch(numericCount: schema.numeric.count, categoricalCount: schema.categorical.count)
-        var pacingStart: (wall: ContinuousClock.Instant, event: EpochMicroseconds)?
+        var pacer = options.speed.map(Pacer.init)
         let totalBytes = Self.totalBytes(inputs)
         var bytesBefore: Int64 = 0
 
@@ -242,9 +242,9 @@ public final class Replay {
                     try deadLetters.write(source: path, position: r.position, reason: r.reason, raw: r.raw)
                     if options.strict { throw StrictModeStop(source: path, position: r.position, reason: r.reason) }
                 }
-                if let speed = options.speed, let last = batch.timestamps.last, let first = batch.timestamps.first {
-                    if pacingStart == nil { pacingStart = (clock.now, first) }
-                    let due = pacingStart!.wall + .microseconds(Double(last - pacingStart!.event) / speed)
+                if pacer != nil, let last = batch.timestamps.last, let first = batch.timestamps.first {
+                    _ = pacer!.due(first, now: clock.now)
+                    let due = pacer!.due(last, now: clock.now)
                     if due > clock.now { try? await_sleep(until: due, clock: clock) }
                 }
                 running = PipelineCounts(
@@ -252,8 +252,7 @@ public final class Replay {
                 try route(batch, source: path)
                 options.progress?(bytesBefore + reader.lines.source.fileBytesRead, totalBytes, summary.accepted + reader.accepted)
             }
-            if reader.linesRead == 0 {
-                let warning = "\(path) is empty: no events"
+            if let warning = reader.unusedWarning {
                 options.logger.warning("\(warning)")
                 summary.warnings.append(warning)
             }
@@ -305,7 +304,7 @@ extension Replay {
         var pending = PartitionBatches(schema: schema, limits: config.limits)
         var lastPartition = TopicPartition("", -1)
         var lastSlot = -1
-        var pacingStart: (wall: ContinuousClock.Instant, event: Int64)?
+        var pacer = options.speed.map(Pacer.init)
         let totalBytes = Self.totalBytes(inputs)
         var bytesBefore: Int64 = 0
         for path in inputs {
@@ -339,9 +338,9 @@ extension Replay {
                     break
                 }
             }) {
-                if let speed = options.speed, let t = newestTimestamp {
-                    if pacingStart == nil { pacingStart = (clock.now, t) }
-                    let due = pacingStart!.wall + .microseconds(Double(t - pacingStart!.event) * 1000 / speed)
+                if pacer != nil, let t = newestTimestamp {
+                    // Record timestamps are in milliseconds.
+                    let due = pacer!.due(t &* 1000, now: clock.now)
                     if due > clock.now { try? await_sleep(until: due, clock: clock) }
                 }
                 if let skew = config.window.maxFutureSkewMicroseconds { aggregator.futureLimit = wallClockMicroseconds() &+ skew }
@@ -417,6 +416,21 @@ extension Replay {
                     windowsClosed: summary.windowsClosed, openWindowParts: 0, alertsFiring: options.alerts?.engine.firing)
             }
         }
+    }
+}
+
+/// `--speed`: when an event may be handled so that event time runs `speed` times faster
+/// than the wall clock from the first event on.
+struct Pacer {
+    let speed: Double
+    var start: (wall: ContinuousClock.Instant, event: EpochMicroseconds)?
+
+    init(speed: Double) { self.speed = speed }
+
+    /// The instant an event of time `event` is due, the first one at `now`.
+    mutating func due(_ event: EpochMicroseconds, now: ContinuousClock.Instant) -> ContinuousClock.Instant {
+        if start == nil { start = (now, event) }
+        return start!.wall + .microseconds(Double(event &- start!.event) / speed)
     }
 }
 

@@ -46,7 +46,9 @@ public final class RecordingReader {
         switch blocks.take() {
         case .entries(let bytes, let range, let bytesRead):
             fileBytesRead = bytesRead
-            try bytes.withUnsafeBytes { raw in
+            // A malformed entry, or `body` throwing, ends the read: the rest of the block is
+            // not skipped silently by a caller that reads on.
+            do { try bytes.withUnsafeBytes { raw in
                 var at = range.lowerBound
                 while at < range.upperBound {
                     // Type, length and checksum (already checked), then the body.
@@ -61,6 +63,9 @@ public final class RecordingReader {
                     if case .end = entry { endedCleanly = true }
                     try body(entry)
                 }
+            } } catch {
+                atEnd = true
+                throw error
             }
             return true
         case .failure(let error):
@@ -120,7 +125,7 @@ public final class RecordingReader {
 /// The reading thread of a ``RecordingReader``: reads the file, decompresses it, checks the
 /// header and cuts the content into blocks of whole entries whose checksums it has checked,
 /// handed over through a ring of ``slotCount`` slots (memory stays bounded however far it
-/// could run ahead).
+/// could run ahead; see ``blockBytes``).
 ///
 /// `@unchecked Sendable`: each slot is written by the reading thread and then read by the
 /// consumer, handed over through the `free` and `filled` semaphores, so one side at a time
@@ -139,6 +144,13 @@ final class RecordingBlocks: @unchecked Sendable {
     static let slotCount = 4
     /// Compressed (or plain) bytes read at a time.
     static let readBytes = 1 << 17
+    /// Decompressed bytes after which the entries so far are handed over, whatever is left
+    /// of the read: with the ring, the block being filled and the one the consumer holds,
+    /// at most `slotCount + 2` blocks of about this size (or one entry) are alive.
+    static let blockBytes = 1 << 21
+    /// The longest entry body read: a longer length is a damaged entry header. Recordings
+    /// hold Kafka records (librdkafka fetches at most 100 MB by default).
+    static let maxEntryBytes = 1 << 28
 
     let path: String
     let slots: UnsafeMutablePointer<Block?>
@@ -201,12 +213,78 @@ final class RecordingBlocks: @unchecked Sendable {
         }
         var chunk = [UInt8](repeating: 0, count: Self.readBytes)
         var buffer: [UInt8] = []
+        buffer.reserveCapacity(Self.blockBytes + Self.readBytes)
         var start = 0
         var compressed = false
         let decompressor = ZstdDecompressor()
         var headerChecked = false
         var entries = 0
         var bytesRead: Int64 = 0
+        /// Hands the whole entries buffered so far to the consumer, each checked, then the
+        /// failure that stops the read, if any; `false` when reading ends here.
+        func deliver() -> Bool {
+            var failure: FileError?
+            let (first, end) = buffer.withUnsafeBytes { raw -> (Int, Int) in
+                var at = start
+                if !headerChecked {
+                    guard raw.count - at >= Recording.headerSize else { return (at, at) }
+                    let head = UnsafeRawBufferPointer(rebasing: raw[at..<at + Recording.headerSize])
+                    guard Array(head.prefix(8)) == Recording.magic else {
+                        failure = FileError("\(path): not a recording")
+                        return (at, at)
+                    }
+                    var cursor = ByteCursor(UnsafeRawBufferPointer(rebasing: head[8...]))
+                    let major = cursor.u16()!, _ = cursor.u16()!, crc = cursor.u32()!
+                    guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: head[0..<12])) == crc else {
+                        failure = FileError("\(path): recording header checksum mismatch")
+                        return (at, at)
+                    }
+                    guard major <= Recording.majorVersion else {
+                        failure = FileError("\(path): recording format \(major).x is newer than this driftline reads (\(Recording.majorVersion).x); upgrade driftline")
+                        return (at, at)
+                    }
+                    at += Recording.headerSize
+                    headerChecked = true
+                }
+                let first = at
+                while raw.count - at >= 9 {
+                    let length = Int(raw.loadUnaligned(fromByteOffset: at + 1, as: UInt32.self).littleEndian)
+                    let crc = raw.loadUnaligned(fromByteOffset: at + 5, as: UInt32.self).littleEndian
+                    // A length no recorder writes: a damaged entry header, not one to wait for
+                    // (waiting would buffer the rest of the file and call it cut short).
+                    guard length <= Self.maxEntryBytes else {
+                        failure = FileError("\(path): entry \(entries + 1) is damaged (a length of \(length) bytes)")
+                        break
+                    }
+                    guard raw.count - at - 9 >= length else { break }
+                    guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[(at + 9)..<(at + 9 + length)])) == crc else {
+                        failure = FileError("\(path): entry \(entries + 1) is damaged (checksum mismatch)")
+                        break
+                    }
+                    at += 9 + length
+                    entries += 1
+                }
+                return (first, at)
+            }
+            if end > first {
+                // The buffer goes to the consumer whole; what follows the last whole entry
+                // starts the next one.
+                let rest = Array(buffer[end...])
+                if !put(.entries(bytes: buffer, range: first..<end, bytesRead: bytesRead)) { return false }
+                buffer = rest
+                buffer.reserveCapacity(Self.blockBytes + Self.readBytes)
+                start = 0
+            } else {
+                start = first
+            }
+            if let failure {
+                _ = put(.failure(failure))
+                return false
+            }
+            return true
+        }
+        /// Thrown from the decompressor's output callback when reading ends there.
+        struct Halt: Error {}
         while true {
             let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if n < 0 {
@@ -238,8 +316,12 @@ final class RecordingBlocks: @unchecked Sendable {
                     try chunk.withUnsafeBytes { all in
                         try decompressor.decompress(UnsafeRawBufferPointer(rebasing: all[0..<n])) { out in
                             buffer.append(contentsOf: out)
+                            // Blocks stay small however far a read decompresses.
+                            if buffer.count - start >= Self.blockBytes, !deliver() { throw Halt() }
                         }
                     }
+                } catch is Halt {
+                    return
                 } catch {
                     _ = put(.failure(FileError("\(path): damaged compressed data after \(entries) entries: \(error)")))
                     return
@@ -247,59 +329,7 @@ final class RecordingBlocks: @unchecked Sendable {
             } else {
                 buffer.append(contentsOf: chunk[0..<n])
             }
-            // The whole entries from `start` (past the header) to `end`, each checked.
-            var failure: FileError?
-            let (first, end) = buffer.withUnsafeBytes { raw -> (Int, Int) in
-                var at = start
-                if !headerChecked {
-                    guard raw.count - at >= Recording.headerSize else { return (at, at) }
-                    let head = UnsafeRawBufferPointer(rebasing: raw[at..<at + Recording.headerSize])
-                    guard Array(head.prefix(8)) == Recording.magic else {
-                        failure = FileError("\(path): not a recording")
-                        return (at, at)
-                    }
-                    var cursor = ByteCursor(UnsafeRawBufferPointer(rebasing: head[8...]))
-                    let major = cursor.u16()!, _ = cursor.u16()!, crc = cursor.u32()!
-                    guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: head[0..<12])) == crc else {
-                        failure = FileError("\(path): recording header checksum mismatch")
-                        return (at, at)
-                    }
-                    guard major <= Recording.majorVersion else {
-                        failure = FileError("\(path): recording format \(major).x is newer than this driftline reads (\(Recording.majorVersion).x); upgrade driftline")
-                        return (at, at)
-                    }
-                    at += Recording.headerSize
-                    headerChecked = true
-                }
-                let first = at
-                while raw.count - at >= 9 {
-                    let length = Int(raw.loadUnaligned(fromByteOffset: at + 1, as: UInt32.self).littleEndian)
-                    let crc = raw.loadUnaligned(fromByteOffset: at + 5, as: UInt32.self).littleEndian
-                    guard raw.count - at - 9 >= length else { break }
-                    guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[(at + 9)..<(at + 9 + length)])) == crc else {
-                        failure = FileError("\(path): entry \(entries + 1) is damaged (checksum mismatch)")
-                        break
-                    }
-                    at += 9 + length
-                    entries += 1
-                }
-                return (first, at)
-            }
-            if end > first {
-                // The buffer goes to the consumer whole; what follows the last whole entry
-                // starts the next one.
-                let rest = Array(buffer[end...])
-                if !put(.entries(bytes: buffer, range: first..<end, bytesRead: bytesRead)) { return }
-                buffer = rest
-                buffer.reserveCapacity(Self.readBytes * 8)
-                start = 0
-            } else {
-                start = first
-            }
-            if let failure {
-                _ = put(.failure(failure))
-                return
-            }
+            if !deliver() { return }
         }
     }
 }

@@ -20,7 +20,7 @@ public enum Reproducer {
         let started = clock.now
         var summary = Summary()
         let producer = try KafkaProducer(.init(bootstrapServers: bootstrapServers, properties: properties))
-        var pacingStart: (wall: ContinuousClock.Instant, recorded: Int64)?
+        var pacer = speed.map(Pacer.init)
         for path in inputs {
             guard Recording.isRecording(path: path) else {
                 throw FileError("\(path) is not a recording (`driftline record` writes them); --to-topic re-produces recordings only")
@@ -28,9 +28,9 @@ public enum Reproducer {
             let reader = try RecordingReader(path: path)
             while try reader.read({ entry in
                 guard case .message(let m) = entry else { return }
-                if let speed, let t = m.timestamp {
-                    if pacingStart == nil { pacingStart = (clock.now, t) }
-                    let due = pacingStart!.wall + .microseconds(Double(t - pacingStart!.recorded) * 1000 / speed)
+                if pacer != nil, let t = m.timestamp {
+                    // Record timestamps are in milliseconds.
+                    let due = pacer!.due(t &* 1000, now: clock.now)
                     while due > clock.now {
                         producer.poll(timeoutMilliseconds: 1)
                         try? await_sleep(until: min(due, clock.now + .milliseconds(50)), clock: clock)
