@@ -55,8 +55,18 @@ import Testing
     /// `--results -` keeps standard output JSON lines even with the example config's stdout
     /// alert sink: its human lines go to standard error then.
     @Test func resultsOnStandardOutputStayJSONLines() throws {
+        // The example config, with its profile built here (a fresh checkout has none).
+        let scratch = try ScratchDirectory()
+        let yaml = try String(contentsOfFile: Fixture.path("fraud.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "profile: traffic/reference.drp", with: "profile: \(scratch.file("reference.drp"))")
+        try yaml.write(toFile: scratch.file("fraud.yaml"), atomically: true, encoding: .utf8)
+        let profile = try DriftlineBinary.run([
+            "profile", "--config", scratch.file("fraud.yaml"), "--input", Fixture.path("traffic/reference.ndjson.zst"),
+            "--output", scratch.file("reference.drp"),
+        ])
+        #expect(profile.status == 0, "\(profile.stderr)")
         let replay = try DriftlineBinary.run([
-            "replay", "--config", Fixture.path("fraud.yaml"), "--input", Fixture.path("traffic/stream.ndjson.zst"),
+            "replay", "--config", scratch.file("fraud.yaml"), "--input", Fixture.path("traffic/stream.ndjson.zst"),
             "--results", "-",
         ])
         #expect(replay.status == 0)
