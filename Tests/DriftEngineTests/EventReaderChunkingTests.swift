@@ -355,6 +355,48 @@ import Testing
         }
     }
 
+    /// After each read, the text of every line it read (runs and decoded tails alike) is
+    /// found by its number, as the dead letter of a late event needs it; overlong lines and
+    /// lines of earlier reads are not.
+    @Test func linesOfTheLastReadAreFoundByNumber() throws {
+        var s = ""
+        for k in 0..<3_000 {
+            if k % 97 == 0 { s += "\n" }
+            if k % 500 == 0 { s += String(repeating: "z", count: 60) + "\n" }
+            s += #"{"ts":\#(1_700_000_000_000 + k),"x":\#(k),"c":"v\#(k % 5)"}"# + (k % 2 == 0 ? "\r\n" : "\n")
+        }
+        let bytes = Array(s.utf8)
+        var expected = bytes.split(separator: 0x0A, omittingEmptySubsequences: false).map { line in
+            Array(line.last == 0x0D ? line.dropLast() : line[...])
+        }
+        if bytes.last == 0x0A { expected.removeLast() }
+        let limits = DecoderLimits(maxEventBytes: 56)
+        for (chunkBytes, compressed) in [(4_099, false), (977, true), (1 << 16, false)] {
+            let scratch = try ScratchDirectory()
+            var file = bytes
+            if compressed { file = try Zstd.compress(bytes) }
+            try Data(file).write(to: URL(fileURLWithPath: scratch.file("in")))
+            let source = try ByteSource(path: scratch.file("in"), chunkBytes: chunkBytes, compressedReadBytes: 333)
+            let reader = EventReader(source: source, schema: Self.schema, limits: limits, tailMinimumBytes: 1)
+            var batch = EventBatch(numericCount: 1, categoricalCount: 1)
+            var checked = 0
+            var before: Int64 = 0
+            while try reader.next(into: &batch, reject: { _ in }) {
+                for n in (before + 1)...max(before + 1, reader.linesRead) where n <= reader.linesRead {
+                    let line = expected[Int(n) - 1]
+                    let found = reader.lineText(n).map { Array($0) }
+                    #expect(found == (line.count > limits.maxEventBytes ? nil : line), "line \(n), chunks of \(chunkBytes)")
+                    checked += 1
+                }
+                if before > 0 { #expect(reader.lineText(before) == nil || reader.linesRead == before) }
+                before = reader.linesRead
+            }
+            #expect(checked == expected.count, "chunks of \(chunkBytes)")
+            // Small reads: tails decoded on the reading thread are among what is looked up.
+            if chunkBytes < 1 << 16 { #expect(reader.decodedTails > 0, "chunks of \(chunkBytes)") }
+        }
+    }
+
     /// Many runs and decoder blocks: a stream of well-formed events with a few bad ones,
     /// read in pieces that cut lines at many places.
     @Test func aLongStreamDecodesAsOneByOne() throws {

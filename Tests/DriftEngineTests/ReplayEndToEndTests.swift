@@ -100,6 +100,20 @@ struct ReplayRun {
         #expect(reasons == ["not_a_number", "missing_timestamp", "malformed_json", "invalid_timestamp", "number_out_of_range", "late"])
     }
 
+    /// A late event's dead letter holds its line as it was read, not only its position.
+    @Test func lateEventsKeepTheirText() throws {
+        let source = try ByteSource(path: Fixture.path("traffic/stream.ndjson.zst"))
+        var bytes: [UInt8] = []
+        while try source.read(appendingTo: &bytes) {}
+        let lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+        let late = run.deadLetters.filter { $0["reason"] as? String == "late" }
+        #expect(late.count == golden.late && late.count > 0)
+        for d in late {
+            let position = try #require(d["position"] as? Int)
+            #expect(d["raw"] as? String == lines[position - 1], "line \(position)")
+        }
+    }
+
     @Test func windowsAfterTheInjectedDriftDriftAndTheOnesBeforeDoNot() throws {
         let datasets = run.records.filter { $0["kind"] as? String == "dataset" }
         var before = 0, after = 0

@@ -46,6 +46,34 @@ public final class EventReader {
 
     public var path: String { lines.source.path }
 
+    /// The text of line `number` (without its terminator) if the last ``next(into:reject:)``
+    /// call read it, valid until the next call: for the dead letter of an event found late
+    /// only once its batch reaches the windows. Lines are indexed on the first lookup of a
+    /// call, so many lookups cost one pass over the chunk.
+    public func lineText(_ number: Int64) -> UnsafeRawBufferPointer? {
+        if indexedLines == nil {
+            var index: [(number: Int64, text: UnsafeRawBufferPointer)] = []
+            for run in runs {
+                var rest = run.text
+                var n = run.firstLine
+                while let (line, next) = LineReader.firstLine(of: rest) {
+                    index.append((n, line))
+                    n += 1
+                    rest = next
+                }
+            }
+            indexedLines = index
+        }
+        let index = indexedLines!
+        // Line numbers grow through the runs; an overlong line between them has none.
+        var low = 0, high = index.count
+        while low < high {
+            let middle = (low + high) / 2
+            if index[middle].number < number { low = middle + 1 } else { high = middle }
+        }
+        return low < index.count && index[low].number == number ? index[low].text : nil
+    }
+
     /// Once the file is read: a warning when it gave no event (empty, or every line
     /// rejected: perhaps not NDJSON or CSV at all), else nil.
     public var unusedWarning: String? {
@@ -57,19 +85,28 @@ public final class EventReader {
     }
     public var linesRead: Int64 { lines.linesRead }
 
+    /// The runs of whole lines of the last ``next(into:reject:)`` call, valid until the next
+    /// call, for ``lineText(_:)``; and their lines, indexed on the first lookup.
+    var runs: [(text: UnsafeRawBufferPointer, firstLine: Int64)] = []
+    var indexedLines: [(number: Int64, text: UnsafeRawBufferPointer)]?
+
     /// Decodes the next chunk of input, appending events to `batch`.
     ///
     /// - Returns: `false` at the end of the input.
     public func next(into batch: inout EventBatch, reject: (Rejection) throws -> Void) throws -> Bool {
-        try lines.nextRuns { run in
+        runs.removeAll(keepingCapacity: true)
+        indexedLines = nil
+        return try lines.nextRuns { run in
             switch run {
             case .tooLong(let number, let prefix):
                 try count(Rejection(position: number, reason: .lineTooLong, raw: prefix), reject)
                 return 1
             case .lines(let text, let firstLine):
+                runs.append((text, firstLine))
                 return try decode(text, firstLine: firstLine, into: &batch, reject)
             }
-        } tail: { tail, firstLine in
+        } tail: { tail, firstLine, text in
+            runs.append((text, firstLine))
             // Decoded on the reading thread, as `decode` would have: report it in order.
             for r in tail.rejections {
                 try count(Rejection(position: firstLine + r.line, reason: r.reason, raw: r.raw), reject)

@@ -73,13 +73,15 @@ public final class LineReader {
     /// - Returns: `false` once the input is exhausted (the last line, even without a
     ///   final newline, has been delivered).
     public func nextRuns(_ body: (Run) throws -> Int64) throws -> Bool {
-        try nextRuns(body) { _, _ in preconditionFailure("tails are decoded only after decodeTails()") }
+        try nextRuns(body) { _, _, _ in preconditionFailure("tails are decoded only after decodeTails()") }
     }
 
     /// ``nextRuns(_:)``, with the chunk tails decoded on the reading thread: `tail` gets
-    /// the tail (valid during the call) and the line number of its first line, in order
-    /// with the runs.
-    func nextRuns(_ body: (Run) throws -> Int64, tail: (ReadAhead.Tail, Int64) throws -> Void) throws -> Bool {
+    /// the tail, the line number of its first line and its text (valid until the next call,
+    /// as runs are), in order with the runs.
+    func nextRuns(
+        _ body: (Run) throws -> Int64, tail: (ReadAhead.Tail, Int64, UnsafeRawBufferPointer) throws -> Void
+    ) throws -> Bool {
         if finished { return false }
         let (slot, count) = try readAhead.take()
         let chunk = readAhead.slots[slot]
@@ -101,7 +103,7 @@ public final class LineReader {
         if more && !decodedTail.isEmpty {
             // The lines before the tail (it starts after an LF), the tail, then the rest.
             try deliverLines(UnsafeRawBufferPointer(rebasing: chunk[start..<decodedTail.lowerBound]), more: true, body)
-            try tail(readAhead.tails[slot], lineNumber + 1)
+            try tail(readAhead.tails[slot], lineNumber + 1, UnsafeRawBufferPointer(rebasing: chunk[decodedTail]))
             lineNumber += Int64(readAhead.tails[slot].lines)
             start = decodedTail.upperBound
         } else {

@@ -149,7 +149,9 @@ public final class Replay {
             try self.emit(windows, results: results, summary: &summary, options: options, counts: running)
         }
 
-        func feed(_ b: EventBatch, source: String) throws {
+        /// - Parameter lineText: The text of an event's line, for its dead letter, when the
+        ///   reader still holds it (the batch was just read).
+        func feed(_ b: EventBatch, source: String, lineText: (Int64) -> UnsafeRawBufferPointer? = { _ in nil }) throws {
             // Move the aggregator out while it works: a copy left behind would make
             // every mutation copy its open windows' summaries (copy on write).
             guard var agg = aggregator.take() else { return }
@@ -157,8 +159,8 @@ public final class Replay {
             func deadLetter(_ row: Int, _ reason: RejectReason) {
                 do {
                     try deadLetters.write(
-                        source: source, position: b.positions[row], reason: reason, raw: UnsafeRawBufferPointer(start: nil, count: 0),
-                        eventTime: b.timestamps[row])
+                        source: source, position: b.positions[row], reason: reason,
+                        raw: lineText(b.positions[row]) ?? UnsafeRawBufferPointer(start: nil, count: 0), eventTime: b.timestamps[row])
                     if options.strict { throw StrictModeStop(source: source, position: b.positions[row], reason: reason) }
                 } catch {
                     if lateError == nil { lateError = error }
@@ -181,10 +183,10 @@ public final class Replay {
         }
 
         /// Routes a decoded batch to the stream reference, the held-back events, or the windows.
-        func route(_ b: EventBatch, source: String) throws {
+        func route(_ b: EventBatch, source: String, lineText: (Int64) -> UnsafeRawBufferPointer?) throws {
             // Moved out while it grows (see `feed`), and put back unless frozen below.
             guard var builder = referenceBuilder.take() else {
-                try feed(b, source: source)
+                try feed(b, source: source, lineText: lineText)
                 return
             }
             var referenceRows: [Int] = []
@@ -202,7 +204,7 @@ public final class Replay {
                     summary.rejectedByReason[.futureTimestamp, default: 0] += 1
                     try deadLetters.write(
                         source: source, position: b.positions[i], reason: .futureTimestamp,
-                        raw: UnsafeRawBufferPointer(start: nil, count: 0), eventTime: t)
+                        raw: lineText(b.positions[i]) ?? UnsafeRawBufferPointer(start: nil, count: 0), eventTime: t)
                     if options.strict { throw StrictModeStop(source: source, position: b.positions[i], reason: .futureTimestamp) }
                     continue
                 }
@@ -249,7 +251,7 @@ public final class Replay {
                 }
                 running = PipelineCounts(
                     messages: summary.linesRead + reader.linesRead, late: summary.late, rejected: summary.rejected + reader.rejected)
-                try route(batch, source: path)
+                try route(batch, source: path, lineText: reader.lineText)
                 options.progress?(bytesBefore + reader.lines.source.fileBytesRead, totalBytes, summary.accepted + reader.accepted)
             }
             if let warning = reader.unusedWarning {
