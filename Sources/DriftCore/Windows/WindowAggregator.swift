@@ -172,7 +172,7 @@ public struct WindowAggregator: Sendable {
         var previousModel = EventBatch.ByteRange(start: .max - 1, count: 0)
         var previousSlot = -1
         let hasModel = schema.model != nil
-        let newest = min(futureLimit, spec.latestEventTime)
+        let newest = spec.newestAccepted(futureLimit: futureLimit)
         for i in 0..<n {
             let t = batch.timestamps[i]
             if t > newest {

@@ -27,6 +27,11 @@ public struct WindowSpec: Sendable, Hashable {
         return (k + 1) * slide - 1
     }
 
+    /// The newest event time accepted under `futureLimit` (see ``latestEventTime``).
+    public func newestAccepted(futureLimit: EpochMicroseconds) -> EpochMicroseconds {
+        min(futureLimit, latestEventTime)
+    }
+
     /// Index `k` of the newest window containing `t`: it starts at `k * slide`.
     /// The event also belongs to windows `k - 1`, …, `k - windowsPerEvent + 1`.
     @inline(__always)

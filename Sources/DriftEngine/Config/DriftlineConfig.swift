@@ -48,6 +48,11 @@ public struct WindowSettings: Sendable, Hashable {
     /// Events dated more than this after the wall clock are rejected (`nil`: no limit).
     public var maxFutureSkewMicroseconds: Int64? = 86_400_000_000
     public init() {}
+
+    /// The newest event time accepted now (`.max` without a limit).
+    func futureLimit() -> EpochMicroseconds {
+        maxFutureSkewMicroseconds.map { wallClockMicroseconds() &+ $0 } ?? .max
+    }
 }
 
 /// `drift:` — when a window counts as drifted.

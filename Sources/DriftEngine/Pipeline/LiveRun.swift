@@ -255,15 +255,8 @@ final class LiveSession {
         results = try Checkpoint.resumeOutputs(restored.checkpoint, path: restored.path, options: options)
     }
 
-    /// Messages come in runs of one partition: remember the last one's slot.
-    var lastPartition = TopicPartition("", -1)
-    var lastSlot = -1
-
     func slot(_ tp: TopicPartition) -> Int {
-        if tp.partition == lastPartition.partition && tp.topic == lastPartition.topic { return lastSlot }
         let (s, created) = pending.slot(tp)
-        lastPartition = tp
-        lastSlot = s
         if created {
             nextOffsets.append(positions[tp.description] ?? -1)
             lastMessage.append(now)
@@ -442,7 +435,7 @@ final class LiveSession {
 
     /// Adds the events decoded in the last poll to the windows, partition by partition.
     func feed() throws {
-        if let skew = config.window.maxFutureSkewMicroseconds { aggregator.futureLimit = wallClockMicroseconds() &+ skew }
+        aggregator.futureLimit = config.window.futureLimit()
         let (late, future) = try pending.feed(&aggregator, deadLetters: deadLetters) { $0 }
         summary.late += late
         if future > 0 {

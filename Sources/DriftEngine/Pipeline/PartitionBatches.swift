@@ -20,6 +20,9 @@ struct PartitionBatches {
     let stager: StagedEventDecoder
     /// The partition whose rows are staged, or -1.
     var stagedSlot = -1
+    /// The partition last asked for and its slot (see ``slot(_:)``).
+    var lastPartition = TopicPartition("", -1)
+    var lastSlot = -1
 
     init(schema: EventSchema, limits: DecoderLimits) {
         self.schema = schema
@@ -61,8 +64,15 @@ struct PartitionBatches {
 
     /// The slot of a partition, created on first sight (`created` says so).
     mutating func slot(_ tp: TopicPartition) -> (slot: Int, created: Bool) {
-        if let s = slots[tp] { return (s, false) }
+        // Messages come in runs of one partition: the last one's slot, without hashing.
+        if tp.partition == lastPartition.partition && tp.topic == lastPartition.topic { return (lastSlot, false) }
+        lastPartition = tp
+        if let s = slots[tp] {
+            lastSlot = s
+            return (s, false)
+        }
         let s = names.count
+        lastSlot = s
         slots[tp] = s
         names.append(tp.description)
         partitions.append(tp)

@@ -67,12 +67,9 @@ public enum ProfileBuild {
         let writer = try FileWriter(path: output, atomic: true)
         try writer.write(bytes)
         try writer.close()
-        for (f, path) in schema.numeric.enumerated() where profile.pooled.numeric[f].count == 0 {
-            summary.warnings.append("\(path): no input has a value for it (is the path or CSV column name right?)")
-        }
-        for (f, path) in schema.categorical.enumerated() where profile.pooled.categorical[f].counts.total == 0 {
-            summary.warnings.append("\(path): no input has a value for it (is the path or CSV column name right?)")
-        }
+        let empty = schema.numeric.indices.filter { profile.pooled.numeric[$0].count == 0 }.map { schema.numeric[$0] }
+            + schema.categorical.indices.filter { profile.pooled.categorical[$0].counts.total == 0 }.map { schema.categorical[$0] }
+        summary.warnings += empty.map { "\($0): no input has a value for it (is the path or CSV column name right?)" }
         summary.models = profile.models.count
         summary.bytes = bytes.count
         return summary

@@ -6,7 +6,6 @@ import Musl
 import Darwin
 #endif
 import DriftCore
-import DriftKafka
 import DriftStats
 import Logging
 
@@ -149,6 +148,17 @@ public final class Replay {
             try self.emit(windows, results: results, summary: &summary, options: options, counts: running)
         }
 
+        /// The dead letter of row `row` of `b`, with its line when the reader still holds it
+        /// (`lineText`); `--strict` stops there.
+        func writeDeadLetter(
+            _ b: EventBatch, _ row: Int, _ reason: RejectReason, source: String, lineText: (Int64) -> UnsafeRawBufferPointer?
+        ) throws {
+            try deadLetters.write(
+                source: source, position: b.positions[row], reason: reason,
+                raw: lineText(b.positions[row]) ?? UnsafeRawBufferPointer(start: nil, count: 0), eventTime: b.timestamps[row])
+            if options.strict { throw StrictModeStop(source: source, position: b.positions[row], reason: reason) }
+        }
+
         /// - Parameter lineText: The text of an event's line, for its dead letter, when the
         ///   reader still holds it (the batch was just read).
         func feed(_ b: EventBatch, source: String, lineText: (Int64) -> UnsafeRawBufferPointer? = { _ in nil }) throws {
@@ -158,15 +168,12 @@ public final class Replay {
             var lateError: Error?
             func deadLetter(_ row: Int, _ reason: RejectReason) {
                 do {
-                    try deadLetters.write(
-                        source: source, position: b.positions[row], reason: reason,
-                        raw: lineText(b.positions[row]) ?? UnsafeRawBufferPointer(start: nil, count: 0), eventTime: b.timestamps[row])
-                    if options.strict { throw StrictModeStop(source: source, position: b.positions[row], reason: reason) }
+                    try writeDeadLetter(b, row, reason, source: source, lineText: lineText)
                 } catch {
                     if lateError == nil { lateError = error }
                 }
             }
-            if let skew = config.window.maxFutureSkewMicroseconds { agg.futureLimit = wallClockMicroseconds() &+ skew }
+            agg.futureLimit = config.window.futureLimit()
             agg.maxModels = schema.maxModels
             agg.add(b, late: { row in
                 summary.late += 1
@@ -195,17 +202,13 @@ public final class Replay {
             var frozenAt: Int?
             // Rejected as the windows reject them: one broken clock must neither start the
             // reference period nor end it early.
-            let skewLimit = config.window.maxFutureSkewMicroseconds.map { wallClockMicroseconds() &+ $0 } ?? .max
-            let newest = min(skewLimit, spec.latestEventTime)
+            let newest = spec.newestAccepted(futureLimit: config.window.futureLimit())
             for i in 0..<b.count {
                 let t = b.timestamps[i]
                 if t > newest {
                     futureRejected += 1
                     summary.rejectedByReason[.futureTimestamp, default: 0] += 1
-                    try deadLetters.write(
-                        source: source, position: b.positions[i], reason: .futureTimestamp,
-                        raw: lineText(b.positions[i]) ?? UnsafeRawBufferPointer(start: nil, count: 0), eventTime: t)
-                    if options.strict { throw StrictModeStop(source: source, position: b.positions[i], reason: .futureTimestamp) }
+                    try writeDeadLetter(b, i, .futureTimestamp, source: source, lineText: lineText)
                     continue
                 }
                 if referenceEnd == nil { referenceEnd = t &+ config.reference.fromStreamMicroseconds! }
@@ -304,8 +307,6 @@ extension Replay {
         var aggregator = PartitionedAggregator(spec: spec, schema: schema, profile: profile, decision: decision)
         aggregator.maxModels = schema.maxModels
         var pending = PartitionBatches(schema: schema, limits: config.limits)
-        var lastPartition = TopicPartition("", -1)
-        var lastSlot = -1
         var pacer = options.speed.map(Pacer.init)
         let totalBytes = Self.totalBytes(inputs)
         var bytesBefore: Int64 = 0
@@ -320,12 +321,7 @@ extension Replay {
                         aggregator.register(pending.names[s])
                     }
                 case .message(let m):
-                    // Messages come in runs of one partition.
-                    if m.topicPartition != lastPartition {
-                        lastPartition = m.topicPartition
-                        lastSlot = pending.slot(m.topicPartition).slot
-                    }
-                    let s = lastSlot
+                    let s = pending.slot(m.topicPartition).slot
                     summary.linesRead += 1
                     // Decoded as `run` decodes them.
                     if let reason = pending.decode(m.value, position: m.offset, slot: s) {
@@ -345,7 +341,7 @@ extension Replay {
                     let due = pacer!.due(t &* 1000, now: clock.now)
                     if due > clock.now { try? await_sleep(until: due, clock: clock) }
                 }
-                if let skew = config.window.maxFutureSkewMicroseconds { aggregator.futureLimit = wallClockMicroseconds() &+ skew }
+                aggregator.futureLimit = config.window.futureLimit()
                 let (late, future) = try pending.feed(&aggregator, deadLetters: deadLetters) { "\(path):\($0)" }
                 summary.late += late
                 if future > 0 {

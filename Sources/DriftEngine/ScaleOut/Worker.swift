@@ -197,7 +197,7 @@ final class WorkerSession {
         // After every poll (staged rows included): rebalance callbacks run inside a poll,
         // before any of its messages is handled, so they find every row of the polls before
         // fed.
-        if let skew = config.window.maxFutureSkewMicroseconds { aggregator.futureLimit = wallClockMicroseconds() &+ skew }
+        aggregator.futureLimit = config.window.futureLimit()
         var fed: [Int] = []
         let (late, future) = try pending.feed(&aggregator, deadLetters: deadLetters, source: { $0 }) { s, late, future in
             slots[s].counts.late += late
