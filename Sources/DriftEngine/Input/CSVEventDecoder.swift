@@ -99,7 +99,9 @@ struct CSVEventDecoder {
                 values.append(.nan)
                 continue
             }
-            guard let x = CSVEventDecoder.number(field(c)) else { return CSVEventDecoder.rejection(field(c)) }
+            // `1e999` is a number too large for a double; `1 2` is not a number.
+            guard let x = CSVEventDecoder.parsed(field(c)) else { return .notANumber }
+            guard x.isFinite else { return .numberOutOfRange }
             values.append(x)
         }
         batch.timestamps.append(t)
@@ -121,19 +123,14 @@ struct CSVEventDecoder {
 
     /// A finite decimal number (JSON-like grammar, surrounding spaces allowed), or nil.
     static func number(_ bytes: ArraySlice<UInt8>) -> Double? {
-        guard looksNumeric(bytes), let x = Double(String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: " ")),
-            x.isFinite
-        else { return nil }
-        return x
+        parsed(bytes).flatMap { $0.isFinite ? $0 : nil }
     }
 
-    /// Why a field that is not a finite number is rejected: `number_out_of_range` for a
-    /// number too large for a double (`1e999`), `not_a_number` for anything else (`1 2`).
-    static func rejection(_ bytes: ArraySlice<UInt8>) -> RejectReason {
-        guard looksNumeric(bytes), let x = Double(String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: " ")) else {
-            return .notANumber
-        }
-        return x.isFinite ? .notANumber : .numberOutOfRange
+    /// A decimal number (JSON-like grammar, surrounding spaces allowed; too large a one is
+    /// infinite), or nil.
+    static func parsed(_ bytes: ArraySlice<UInt8>) -> Double? {
+        guard looksNumeric(bytes) else { return nil }
+        return Double(String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: " "))
     }
 
     /// Digits, sign, point and exponent only (rejects "nan", "inf", hex floats).

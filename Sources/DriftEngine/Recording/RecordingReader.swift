@@ -24,9 +24,8 @@ public final class RecordingReader {
     public private(set) var truncated = false
     /// File bytes (compressed, for a compressed recording) behind the entries handed out.
     public private(set) var fileBytesRead: Int64 = 0
-    /// The topic of the last message, as bytes and as a string: messages of one topic share
-    /// one string instead of building one each.
-    var lastTopicBytes: [UInt8] = []
+    /// The topic of the last message: messages of one topic share one string instead of
+    /// building one each.
     var lastTopic = ""
 
     public init(path: String) throws {
@@ -80,8 +79,7 @@ public final class RecordingReader {
     }
 
     func topicName(_ bytes: UnsafeRawBufferPointer) -> String {
-        if !bytes.elementsEqual(lastTopicBytes) {
-            lastTopicBytes = Array(bytes)
+        if !bytes.elementsEqual(lastTopic.utf8) {
             lastTopic = String(decoding: bytes, as: UTF8.self)
         }
         return lastTopic
