@@ -20,9 +20,9 @@ import Synchronization
 /// consumer's.
 ///
 /// `@unchecked Sendable`: the reading thread and the consumer hand each slot (its bytes,
-/// result and tail) to each other through the `free` and `filled` semaphores, so a slot
+/// result and tail) to each other through ``SlotSemaphores``, so a slot
 /// is only ever touched by one side at a time; per-slot state lives in separate memory
-/// (no shared copy-on-write array is mutated); `stopped` and `tailsWanted` are atomic.
+/// (no shared copy-on-write array is mutated); `tailsWanted` is atomic.
 final class ReadAhead: @unchecked Sendable {
     /// Whole lines at the end of a chunk, decoded by the reading thread.
     struct Tail {
@@ -62,10 +62,8 @@ final class ReadAhead: @unchecked Sendable {
     /// Set by the consumer when it found no chunk ready (the reading thread is behind).
     let consumerWaited = Atomic<Bool>(false)
     let tailsWanted = Atomic<Bool>(false)
-    /// Counts slots the reader may fill, and slots filled for the consumer. Owned.
-    let free: UnsafeMutablePointer<sem_t>
-    let filled: UnsafeMutablePointer<sem_t>
-    let stopped = Atomic<Bool>(false)
+    /// Hands the slots between the reading thread and the consumer.
+    let handOff: SlotSemaphores
     /// The next slot the consumer takes (consumer side only).
     var nextToTake = 0
 
@@ -101,10 +99,7 @@ final class ReadAhead: @unchecked Sendable {
         tails.initialize(
             repeating: Tail(batch: EventBatch(numericCount: schema.numeric.count, categoricalCount: schema.categorical.count)),
             count: slotCount)
-        free = .allocate(capacity: 1)
-        filled = .allocate(capacity: 1)
-        sem_init(free, 0, UInt32(slotCount))
-        sem_init(filled, 0, 0)
+        handOff = SlotSemaphores(slots: slotCount)
         spawnDetachedThread { [self] in read() }
     }
 
@@ -114,10 +109,6 @@ final class ReadAhead: @unchecked Sendable {
         results.deallocate()
         tails.deinitialize(count: slotCount)
         tails.deallocate()
-        sem_destroy(free)
-        sem_destroy(filled)
-        free.deallocate()
-        filled.deallocate()
     }
 
     /// The reading thread: fills slots in ring order until the end of the input or an error.
@@ -126,14 +117,14 @@ final class ReadAhead: @unchecked Sendable {
         while true {
             // Balance the decoding between the two threads: take less of it when the consumer
             // had to wait for a chunk, more when every slot is full (the consumer is behind).
-            let slotWasFree = sem_trywait(free) == 0
+            let slotWasFree = handOff.tryAcquireFree()
             if consumerWaited.exchange(false, ordering: .relaxed) {
                 tailShare = max(Self.tailShareRange.lowerBound, tailShare - Self.tailShareStep)
             } else if !slotWasFree {
                 tailShare = min(Self.tailShareRange.upperBound, tailShare + Self.tailShareStep)
             }
-            if !slotWasFree { Self.wait(free) }
-            if stopped.load(ordering: .acquiring) { return }
+            if !slotWasFree { _ = handOff.acquireFree() }
+            if handOff.isStopped { return }
             let result: Result<Int, any Error>
             do {
                 let content = UnsafeMutableRawBufferPointer(rebasing: slots[slot][headroom..<(headroom + chunkBytes)])
@@ -146,7 +137,7 @@ final class ReadAhead: @unchecked Sendable {
             if case .success(let count) = result, count >= tailMinimumBytes, tailsWanted.load(ordering: .acquiring) {
                 decodeTail(slot, count: count)
             }
-            sem_post(filled)
+            handOff.publish()
             guard case .success(let count) = result, count > 0 else { return }
             slot = slot + 1 == slotCount ? 0 : slot + 1
         }
@@ -195,10 +186,7 @@ final class ReadAhead: @unchecked Sendable {
     /// - Returns: The slot and how many content bytes follow its headroom (0 at the end).
     /// - Throws: What reading the source threw.
     func take() throws -> (slot: Int, count: Int) {
-        if sem_trywait(filled) != 0 {
-            consumerWaited.store(true, ordering: .relaxed)
-            Self.wait(filled)
-        }
+        if handOff.acquireFilled() { consumerWaited.store(true, ordering: .relaxed) }
         let slot = nextToTake
         nextToTake = slot + 1 == slotCount ? 0 : slot + 1
         return (slot, try results[slot].get())
@@ -206,18 +194,12 @@ final class ReadAhead: @unchecked Sendable {
 
     /// Gives a slot back to the reading thread.
     func release(_ slot: Int) {
-        sem_post(free)
+        handOff.release()
     }
 
     /// Lets the reading thread end at its next chunk (it keeps this object alive until then).
     func stop() {
-        stopped.store(true, ordering: .releasing)
-        sem_post(free)
-    }
-
-    /// The corresponding C function is `sem_wait`, retried when a signal interrupts it.
-    static func wait(_ semaphore: UnsafeMutablePointer<sem_t>) {
-        while sem_wait(semaphore) != 0 && errno == EINTR {}
+        handOff.stop()
     }
 
 }

@@ -4,7 +4,6 @@ import Glibc
 import DriftCore
 import DriftKafka
 import DriftStats
-import Synchronization
 
 /// Reads a recording sequentially, checking every entry's checksum.
 ///
@@ -126,9 +125,8 @@ public final class RecordingReader {
 /// could run ahead; see ``blockBytes``).
 ///
 /// `@unchecked Sendable`: each slot is written by the reading thread and then read by the
-/// consumer, handed over through the `free` and `filled` semaphores, so one side at a time
-/// touches it; the reading thread alone uses the file, the decompressor and the buffer;
-/// `stopped` is atomic.
+/// consumer, handed over through ``SlotSemaphores``, so one side at a time touches it;
+/// the reading thread alone uses the file, the decompressor and the buffer.
 final class RecordingBlocks: @unchecked Sendable {
     enum Block {
         /// Whole, checked entries: `bytes[range]`; `bytesRead` file bytes are behind them.
@@ -152,9 +150,7 @@ final class RecordingBlocks: @unchecked Sendable {
 
     let path: String
     let slots: UnsafeMutablePointer<Block?>
-    let free: UnsafeMutablePointer<sem_t>
-    let filled: UnsafeMutablePointer<sem_t>
-    let stopped = Atomic<Bool>(false)
+    let handOff = SlotSemaphores(slots: RecordingBlocks.slotCount)
     /// The next slot the consumer takes (consumer side only).
     var nextToTake = 0
 
@@ -162,10 +158,6 @@ final class RecordingBlocks: @unchecked Sendable {
         self.path = path
         slots = .allocate(capacity: Self.slotCount)
         slots.initialize(repeating: nil, count: Self.slotCount)
-        free = .allocate(capacity: 1)
-        filled = .allocate(capacity: 1)
-        sem_init(free, 0, UInt32(Self.slotCount))
-        sem_init(filled, 0, 0)
         spawnDetachedThread { [self] in
             read(fd)
             close(fd)
@@ -175,26 +167,21 @@ final class RecordingBlocks: @unchecked Sendable {
     deinit {
         slots.deinitialize(count: Self.slotCount)
         slots.deallocate()
-        sem_destroy(free)
-        sem_destroy(filled)
-        free.deallocate()
-        filled.deallocate()
     }
 
     /// Waits for the next block.
     func take() -> Block {
-        ReadAhead.wait(filled)
+        handOff.acquireFilled()
         let slot = nextToTake
         nextToTake = slot + 1 == Self.slotCount ? 0 : slot + 1
         let block = slots[slot].take()!
-        sem_post(free)
+        handOff.release()
         return block
     }
 
     /// Lets the reading thread end at its next block (it keeps this object alive until then).
     func stop() {
-        stopped.store(true, ordering: .releasing)
-        sem_post(free)
+        handOff.stop()
     }
 
     /// The reading thread: blocks until the end of the file, a failure or ``stop()``.
@@ -202,11 +189,10 @@ final class RecordingBlocks: @unchecked Sendable {
         var slot = 0
         /// Hands a block over; `false` once the consumer has stopped.
         func put(_ block: Block) -> Bool {
-            ReadAhead.wait(free)
-            if stopped.load(ordering: .acquiring) { return false }
+            guard handOff.acquireFree() else { return false }
             slots[slot] = block
             slot = slot + 1 == Self.slotCount ? 0 : slot + 1
-            sem_post(filled)
+            handOff.publish()
             return true
         }
         var chunk = [UInt8](repeating: 0, count: Self.readBytes)
